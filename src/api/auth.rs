@@ -1,0 +1,59 @@
+//! The steps every endpoint takes before its own work: read the body,
+//! authenticate, check the method (ITFlow api/v1/validate_api_key.php, then
+//! require_get_method.php / require_post_method.php).
+
+use crate::api::meta::RequestMeta;
+use crate::api::params::Params;
+use crate::db;
+use crate::domain::Principal;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::{HttpRequest, http::Method, web};
+
+/// An authenticated request allowed to proceed.
+pub struct Authenticated {
+    pub params: Params,
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+pub async fn authenticate(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    method: Method,
+) -> Result<Authenticated, ApiError> {
+    let limit = state.settings.max_body_bytes;
+    let body = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge(limit))?
+        .map_err(|e| ApiError::BadBody(format!("Could not read the request body: {e}")))?;
+    let params = Params::parse(req.query_string(), &body)?;
+    let meta = RequestMeta::from_request(req, &state.settings.trusted_proxies);
+
+    // PHP: missing only when neither $_GET nor $_POST has it; an empty key
+    // is looked up (and fails, with a log row) like any other.
+    let secret = params.body_first("api_key").ok_or(ApiError::KeyMissing)?;
+    // ITFlow's sanitizeInput() trims the key before the lookup.
+    let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
+    let principal = match db::keys::find_key(&state.pool, secret).await? {
+        Some(p) => p,
+        None => {
+            db::keys::log_failed_key(&state.pool, &meta).await?;
+            return Err(ApiError::KeyInvalid);
+        }
+    };
+    if req.method() != method {
+        return Err(ApiError::WrongMethod(if method == Method::GET {
+            "GET"
+        } else {
+            "POST"
+        }));
+    }
+    Ok(Authenticated {
+        params,
+        principal,
+        meta,
+    })
+}

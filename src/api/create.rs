@@ -1,0 +1,48 @@
+//! POST /api/v1/tickets/replies/create.php
+
+use crate::api::auth::authenticate;
+use crate::db::create::create_reply;
+use crate::domain::NewReply;
+use crate::error::ApiError;
+use crate::php::to_json_bytes;
+use crate::startup::AppState;
+use actix_web::{HttpRequest, HttpResponse, http::Method, web};
+use serde::Serialize;
+
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let auth = authenticate(&req, payload, &state, Method::POST).await?;
+    let new_reply = NewReply::parse(&auth.params)?;
+    let insert_id = create_reply(
+        &state.pool,
+        &auth.principal,
+        state.settings.legacy_author_user_id,
+        &new_reply,
+        &auth.meta,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(to_json_bytes(&CreateOutput {
+            success: "True",
+            count: "1",
+            data: [InsertId { insert_id }],
+        })))
+}
+
+/// ITFlow's create_output.php: `count` is the string "1", `insert_id` a
+/// number.
+#[derive(Serialize)]
+struct CreateOutput {
+    success: &'static str,
+    count: &'static str,
+    data: [InsertId; 1],
+}
+
+#[derive(Serialize)]
+struct InsertId {
+    insert_id: u64,
+}

@@ -1,0 +1,127 @@
+//! Typed configuration: `config/replyd.toml` (or `--config PATH`), then
+//! `REPLYD_*` environment variables over it.
+
+use crate::php::config_php::{ConfigPhpError, ItflowDbConfig};
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use mysql_async::{Opts, OptsBuilder};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// The config file read when `--config` is not given (if it exists).
+pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
+
+/// Every key, as it appears after `REPLYD_` in the environment.
+const ENV_KEYS: [&str; 8] = [
+    "listen",
+    "database_url",
+    "itflow_root",
+    "legacy_author_user_id",
+    "max_body_bytes",
+    "max_page_size",
+    "trusted_proxies",
+    "db_pool_max",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on. Env: REPLYD_LISTEN.
+    pub listen: String,
+    /// `mysql://user:pass@host:port/dbname`. Env: REPLYD_DATABASE_URL.
+    pub database_url: Option<String>,
+    /// ITFlow install whose config.php holds the database settings, used
+    /// when `database_url` is not set. Env: REPLYD_ITFLOW_ROOT.
+    pub itflow_root: Option<PathBuf>,
+    /// `users.user_id` recorded as author of replies written with a
+    /// first-generation key (which belongs to no user). 0: nobody.
+    pub legacy_author_user_id: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest `limit` honoured by read.php; larger values are clamped.
+    pub max_page_size: u64,
+    /// Peers whose `X-Forwarded-For` is believed (nginx on loopback).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Most database connections replyd keeps open.
+    pub db_pool_max: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8091".into(),
+            database_url: None,
+            itflow_root: None,
+            legacy_author_user_id: 0,
+            max_body_bytes: 1024 * 1024,
+            max_page_size: 1000,
+            trusted_proxies: vec![
+                IpAddr::from([127, 0, 0, 1]),
+                IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
+            ],
+            db_pool_max: 32,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist; pass an existing file to --config")]
+    FileMissing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error(
+        "no database configured: set database_url (env REPLYD_DATABASE_URL) or itflow_root (env REPLYD_ITFLOW_ROOT)"
+    )]
+    NoDatabase,
+    #[error("database_url is not a valid mysql:// URL: {0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    ConfigPhp(#[from] ConfigPhpError),
+}
+
+impl Settings {
+    /// Load from `path` (must exist) or, without one, from
+    /// `config/replyd.toml` when present; `REPLYD_*` variables win.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match path {
+            Some(p) if !p.exists() => return Err(ConfigError::FileMissing(p.to_path_buf())),
+            Some(p) => figment = figment.merge(Toml::file_exact(p)),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_PATH))
+            }
+            None => {}
+        }
+        figment
+            // Only the known keys: other REPLYD_* variables (the test suite's
+            // REPLYD_TEST_DATABASE_URL, say) are not configuration.
+            .merge(Env::prefixed("REPLYD_").only(&ENV_KEYS))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// Connection options: `database_url`, else ITFlow's config.php.
+    pub fn database_opts(&self) -> Result<Opts, ConfigError> {
+        if let Some(url) = self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            return Opts::from_url(url).map_err(|e| ConfigError::BadUrl(e.to_string()));
+        }
+        let root = self.itflow_root.as_deref().ok_or(ConfigError::NoDatabase)?;
+        let php = ItflowDbConfig::load(root)?;
+        // mysqli treats "localhost" as the local server; so does this, over TCP.
+        let (host, port) = match php.host.rsplit_once(':') {
+            Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p.parse().unwrap_or(3306)),
+            _ => (php.host.clone(), 3306),
+        };
+        Ok(OptsBuilder::default()
+            .ip_or_hostname(host)
+            .tcp_port(port)
+            .user(Some(php.username))
+            .pass(Some(php.password))
+            .db_name(Some(php.database))
+            .into())
+    }
+}

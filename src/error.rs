@@ -1,0 +1,91 @@
+//! One error type for every answer that is not a success, mapped to ITFlow's
+//! JSON shape `{"success":"False","message":...}` in one place.
+
+use crate::php::to_json_bytes;
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use serde::Serialize;
+
+/// ITFlow's read_output.php wording when nothing matches.
+pub const NO_RESOURCE: &str =
+    "No resource (for this client and company) with the specified parameter(s).";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// validate_api_key.php answers 401 (with an empty body in PHP).
+    #[error("Authentication failed. API key is missing.")]
+    KeyMissing,
+    /// validate_api_key.php: unknown or expired key.
+    #[error("Authentication failed. API key is invalid or has expired.")]
+    KeyInvalid,
+    /// require_get_method.php / require_post_method.php.
+    #[error("Can only send {0} requests to this endpoint.")]
+    WrongMethod(&'static str),
+    /// A request refused by validation: HTTP 200 with success "False", the
+    /// v1 convention legacy clients rely on. Nothing was written.
+    #[error("{0}")]
+    Refused(String),
+    /// read_output.php's empty answer (HTTP 200).
+    #[error("{}", NO_RESOURCE)]
+    NoResource,
+    /// A body that is neither a JSON object nor a form, or not UTF-8.
+    #[error("{0}")]
+    BadBody(String),
+    #[error("Request body is larger than the {0} bytes this server accepts.")]
+    BodyTooLarge(usize),
+    #[error("No such endpoint.")]
+    NoRoute,
+    #[error("The database is unavailable; try again shortly.")]
+    DatabaseUnavailable(#[source] mysql_async::Error),
+    #[error("Internal error while talking to the database; nothing was written.")]
+    Database(#[source] mysql_async::Error),
+}
+
+impl From<mysql_async::Error> for ApiError {
+    fn from(e: mysql_async::Error) -> Self {
+        match e {
+            mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => {
+                ApiError::DatabaseUnavailable(e)
+            }
+            other => ApiError::Database(other),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    success: &'static str,
+    message: &'a str,
+}
+
+/// `{"success":"False","message":...}` as PHP's json_encode writes it.
+pub fn failure_body(message: &str) -> Vec<u8> {
+    to_json_bytes(&Failure {
+        success: "False",
+        message,
+    })
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::KeyMissing | ApiError::KeyInvalid => StatusCode::UNAUTHORIZED,
+            ApiError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Refused(_) | ApiError::NoResource => StatusCode::OK,
+            ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Database(e) | ApiError::DatabaseUnavailable(e) = self {
+            // Details go to the log only, never to the client.
+            log::error!("database error: {e}");
+        }
+        HttpResponse::build(self.status_code())
+            .content_type("application/json")
+            .body(failure_body(&self.to_string()))
+    }
+}

@@ -1,0 +1,85 @@
+use replyd::config::Settings;
+use replyd::startup::{Application, check};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: replyd [--config PATH] [--check]\n\
+  --config PATH  configuration file (default: config/replyd.toml if present)\n\
+  --check        check configuration and database, print what was found, exit\n";
+
+struct Args {
+    config: Option<PathBuf>,
+    check: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        config: None,
+        check: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--config" => {
+                args.config = Some(it.next().ok_or("--config needs a path")?.into());
+            }
+            "--check" => args.check = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            "-V" | "--version" => {
+                println!("replyd {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprint!("replyd: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::load(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("replyd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.check {
+        return match check(&settings).await {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("replyd: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("replyd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    log::info!("listening on port {}", app.port());
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("replyd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
