@@ -36,8 +36,9 @@ pub struct Application {
 impl Application {
     /// Connect, check the schema and bind; `listen` may use port 0.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let pool = db::build_pool(settings.database_opts()?, settings.db_pool_max);
-        let schema = db::schema::inspect(&pool).await?;
+        let opts = settings.database_opts()?;
+        let schema = db::schema::inspect(opts.clone()).await?;
+        let pool = db::build_pool(opts, settings.db_pool_max);
         log::info!(
             "database `{}`: ITFlow database version {}, {}",
             schema.database,
@@ -86,10 +87,7 @@ impl Application {
 
 /// `replyd --check`: what startup would find, as text.
 pub async fn check(settings: &Settings) -> Result<String, StartupError> {
-    let pool = db::build_pool(settings.database_opts()?, 1);
-    let result = db::schema::inspect(&pool).await;
-    let _ = pool.disconnect().await;
-    let schema = result?;
+    let schema = db::schema::inspect(settings.database_opts()?).await?;
     Ok(format!(
         "database: {}\nITFlow database version: {}\nAPI keys: {}\nschema: every table and column replyd needs is present\n",
         schema.database, schema.itflow_version, schema.key_generation

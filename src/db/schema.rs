@@ -1,7 +1,7 @@
 //! What replyd needs from the ITFlow schema, checked once at startup from
 //! `information_schema`, and which API-key generation the database uses.
 
-use mysql_async::{Pool, prelude::*};
+use mysql_async::{Conn, Opts, prelude::*};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -116,6 +116,8 @@ pub struct SchemaInfo {
 pub enum SchemaError {
     #[error("cannot reach the database: {0}")]
     Connect(#[source] mysql_async::Error),
+    #[error("reading the database's schema failed: {0}")]
+    Query(#[source] mysql_async::Error),
     #[error("the connection names no database: add the database name to database_url")]
     NoDatabase,
     #[error(
@@ -131,13 +133,20 @@ pub enum SchemaError {
 }
 
 /// Check every table and column replyd uses, detect the key generation and
-/// read ITFlow's database version.
-pub async fn inspect(pool: &Pool) -> Result<SchemaInfo, SchemaError> {
-    let mut conn = pool.get_conn().await.map_err(SchemaError::Connect)?;
+/// read ITFlow's database version. Uses a connection of its own, closed
+/// afterwards, so the pool only ever holds connections made by the server.
+pub async fn inspect(opts: Opts) -> Result<SchemaInfo, SchemaError> {
+    let mut conn = Conn::new(opts).await.map_err(SchemaError::Connect)?;
+    let result = inspect_on(&mut conn).await;
+    let _ = conn.disconnect().await;
+    result
+}
+
+async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
     let database: Option<String> = conn
         .query_first("SELECT DATABASE()")
         .await
-        .map_err(SchemaError::Connect)?
+        .map_err(SchemaError::Query)?
         .flatten();
     let database = database.ok_or(SchemaError::NoDatabase)?;
     let rows: Vec<(String, String)> = conn
@@ -146,7 +155,7 @@ pub async fn inspect(pool: &Pool) -> Result<SchemaInfo, SchemaError> {
             (&database,),
         )
         .await
-        .map_err(SchemaError::Connect)?;
+        .map_err(SchemaError::Query)?;
     let mut present: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (table, column) in rows {
         present.entry(table).or_default().insert(column);
@@ -187,7 +196,7 @@ pub async fn inspect(pool: &Pool) -> Result<SchemaInfo, SchemaError> {
     let itflow_version: Option<String> = conn
         .query_first("SELECT config_current_database_version FROM settings WHERE company_id = 1")
         .await
-        .map_err(SchemaError::Connect)?;
+        .map_err(SchemaError::Query)?;
     let itflow_version =
         itflow_version.ok_or_else(|| SchemaError::NoSettingsRow(database.clone()))?;
     Ok(SchemaInfo {

@@ -1,0 +1,262 @@
+//! Authentication, the method check, bodies, and the failed-key log row.
+
+use crate::helpers::*;
+
+const MISSING: &str =
+    r#"{"success":"False","message":"Authentication failed. API key is missing."}"#;
+const INVALID: &str =
+    r#"{"success":"False","message":"Authentication failed. API key is invalid or has expired."}"#;
+const GET_ONLY: &str =
+    r#"{"success":"False","message":"Can only send GET requests to this endpoint."}"#;
+const POST_ONLY: &str =
+    r#"{"success":"False","message":"Can only send POST requests to this endpoint."}"#;
+
+#[tokio::test]
+async fn a_missing_key_is_401_and_writes_nothing() {
+    let app = spawn_app().await;
+    app.get(&format!("{READ}?ticket_id=1"))
+        .await
+        .assert(401, MISSING);
+    app.post_form(CREATE, "ticket_id=1&ticket_reply=x")
+        .await
+        .assert(401, MISSING);
+    assert_eq!(app.db.count("logs").await, 0);
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_401_and_logged_as_itflow_does() {
+    let app = spawn_app().await;
+    app.get(&format!("{READ}?api_key=nope&ticket_id=1"))
+        .await
+        .assert(401, INVALID);
+    assert_eq!(
+        app.db
+            .rows("SELECT log_type, log_action, log_description, log_ip, log_user_agent, log_client_id, log_user_id, log_entity_id FROM logs")
+            .await,
+        vec![vec![
+            Some("API".into()),
+            Some("Failed".into()),
+            Some("Incorrect or expired key (endpoint: /api/v1/tickets/replies/read.php)".into()),
+            Some("127.0.0.1".into()),
+            Some("replyd-tests/1.0".into()),
+            Some("0".into()),
+            Some("0".into()),
+            Some("0".into()),
+        ]]
+    );
+}
+
+#[tokio::test]
+async fn an_empty_key_is_looked_up_and_refused() {
+    let app = spawn_app().await;
+    app.get(&format!("{READ}?api_key="))
+        .await
+        .assert(401, INVALID);
+    assert_eq!(app.db.count("logs").await, 1);
+}
+
+#[tokio::test]
+async fn an_expired_key_is_refused() {
+    let app = spawn_app().await;
+    app.get(&format!("{READ}?api_key={EXPIRED_KEY}"))
+        .await
+        .assert(401, INVALID);
+    app.post_form(
+        CREATE,
+        &format!("api_key={EXPIRED_KEY}&ticket_id=1&ticket_reply=x"),
+    )
+    .await
+    .assert(401, INVALID);
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(app.db.count("logs").await, 2);
+    // A key expiring today is expired: api_key_expire must be after NOW().
+    app.db
+        .exec_script("UPDATE api_keys SET api_key_expire = CURDATE() WHERE api_key_id = 1")
+        .await;
+    app.get(&format!("{READ}?api_key={GLOBAL_KEY}"))
+        .await
+        .assert(401, INVALID);
+}
+
+#[tokio::test]
+async fn keys_match_exactly_not_by_collation() {
+    let app = spawn_app().await;
+    let upper = GLOBAL_KEY.to_uppercase();
+    app.get(&format!("{READ}?api_key={upper}"))
+        .await
+        .assert(401, INVALID);
+    app.get(&format!("{READ}?api_key={GLOBAL_KEY}%20x"))
+        .await
+        .assert(401, INVALID);
+    // Surrounding whitespace is trimmed, as ITFlow's sanitizeInput() does.
+    let a = app
+        .get(&format!("{READ}?api_key=%20{GLOBAL_KEY}%20&reply_id=1"))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+}
+
+#[tokio::test]
+async fn the_body_key_wins_over_the_query_key() {
+    let app = spawn_app().await;
+    let a = app
+        .post_form(
+            &format!("{CREATE}?api_key=nope"),
+            &format!("api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply=x"),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    app.post_form(
+        &format!("{CREATE}?api_key={GLOBAL_KEY}"),
+        "api_key=nope&ticket_id=1&ticket_reply=x",
+    )
+    .await
+    .assert(401, INVALID);
+    // The key may come from the query string of a POST.
+    let a = app
+        .post_form(
+            &format!("{CREATE}?api_key={GLOBAL_KEY}"),
+            "ticket_id=1&ticket_reply=y",
+        )
+        .await;
+    assert_eq!(
+        a.body,
+        r#"{"success":"True","count":"1","data":[{"insert_id":9}]}"#
+    );
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_after_authentication() {
+    let app = spawn_app().await;
+    app.post_form(&format!("{READ}?api_key={GLOBAL_KEY}"), "")
+        .await
+        .assert(405, GET_ONLY);
+    app.get(&format!(
+        "{CREATE}?api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply=x"
+    ))
+    .await
+    .assert(405, POST_ONLY);
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let r = app
+            .client
+            .request(
+                method.clone(),
+                app.url(&format!("{READ}?api_key={GLOBAL_KEY}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        Answer::from(r).await.assert(405, GET_ONLY);
+        let r = app
+            .client
+            .request(
+                method.clone(),
+                app.url(&format!("{CREATE}?api_key={GLOBAL_KEY}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        Answer::from(r).await.assert(405, POST_ONLY);
+        // Authentication still comes first.
+        let r = app
+            .client
+            .request(method, app.url(READ))
+            .send()
+            .await
+            .unwrap();
+        Answer::from(r).await.assert(401, MISSING);
+    }
+    let r = app
+        .client
+        .head(app.url(&format!("{READ}?api_key={GLOBAL_KEY}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+}
+
+#[tokio::test]
+async fn unknown_paths_get_a_json_404() {
+    let app = spawn_app().await;
+    app.get("/api/v1/tickets/replies/delete.php")
+        .await
+        .assert(404, r#"{"success":"False","message":"No such endpoint."}"#);
+}
+
+#[tokio::test]
+async fn the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url(&format!("{READ}?api_key=bad")))
+        .header("X-Forwarded-For", "203.0.113.7, 10.1.1.1")
+        .header("User-Agent", "<b>Agent</b> 007 ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(
+        app.db.rows("SELECT log_ip, log_user_agent FROM logs").await,
+        vec![vec![Some("203.0.113.7".into()), Some("Agent 007".into())]]
+    );
+
+    let untrusting = spawn_app_with(|s| s.trusted_proxies.clear()).await;
+    untrusting
+        .client
+        .get(untrusting.url(&format!("{READ}?api_key=bad")))
+        .header("X-Forwarded-For", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        untrusting
+            .db
+            .value("SELECT log_ip FROM logs")
+            .await
+            .as_deref(),
+        Some("127.0.0.1")
+    );
+}
+
+#[tokio::test]
+async fn bodies_that_are_neither_json_nor_form_get_a_clear_400() {
+    let app = spawn_app().await;
+    let a = app
+        .post_raw(CREATE, "application/json", b"{\"api_key\": ".to_vec())
+        .await;
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(
+        a.body
+            .starts_with(r#"{"success":"False","message":"Request body is not valid JSON"#),
+        "{a:?}"
+    );
+    app.post_raw(CREATE, "application/x-www-form-urlencoded", b"api_key=\xff\xfe".to_vec())
+        .await
+        .assert(400, r#"{"success":"False","message":"Request body is not valid UTF-8 text; send a JSON object or a form."}"#);
+    app.post_raw(CREATE, "application/json", br#"[1,2]"#.to_vec())
+        .await
+        .assert(
+            400,
+            r#"{"success":"False","message":"Request body must be a JSON object of parameters."}"#,
+        );
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(app.db.count("logs").await, 0);
+}
+
+#[tokio::test]
+async fn bodies_over_max_body_bytes_get_a_413() {
+    let app = spawn_app_with(|s| s.max_body_bytes = 64).await;
+    let body = format!(
+        "api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply={}",
+        "x".repeat(100)
+    );
+    app.post_form(CREATE, &body)
+        .await
+        .assert(413, r#"{"success":"False","message":"Request body is larger than the 64 bytes this server accepts."}"#);
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+}

@@ -1,0 +1,539 @@
+//! POST create.php: validation (writing nothing), and the rows the agent UI
+//! would have written.
+
+use crate::helpers::*;
+use serde_json::json;
+
+fn created(id: u64) -> String {
+    format!(r#"{{"success":"True","count":"1","data":[{{"insert_id":{id}}}]}}"#)
+}
+
+fn refused(message: &str) -> String {
+    format!(r#"{{"success":"False","message":"{message}"}}"#)
+}
+
+const NOT_FOUND: &str = "No ticket with the specified ticket_id (for this client and company).";
+const NOTHING_TO_DO: &str =
+    "Nothing to do: send ticket_reply (the reply text), status (a ticket status id), or both.";
+
+/// Nothing was written: the seed's rows, untouched.
+async fn assert_untouched(app: &TestApp) {
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(app.db.count("notifications").await, 0);
+    assert_eq!(app.db.count("logs").await, 0);
+    assert_eq!(
+        app.db
+            .value("SELECT COUNT(*) FROM tickets WHERE ticket_updated_at IS NOT NULL")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+#[tokio::test]
+async fn an_internal_reply_by_default_with_the_agent_uis_rows() {
+    let app = spawn_app().await;
+    app.create("ticket_id=1&ticket_reply=Hello+%3Cb%3Ethere%3C%2Fb%3E")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_reply, ticket_reply_type, ticket_reply_time_worked, ticket_reply_by, ticket_reply_ticket_id, ticket_reply_archived_at FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await,
+        vec![vec![s("Hello <b>there</b>"), s("Internal"), s("00:00:00"), s("0"), s("1"), None]]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_status, ticket_updated_at IS NOT NULL, ticket_resolved_at, ticket_first_response_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        vec![vec![s("2"), s("1"), None, None]]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT notification_type, notification, notification_action, notification_client_id, notification_user_id, notification_dismissed_at FROM notifications ORDER BY notification_id")
+            .await,
+        vec![
+            vec![
+                s("Ticket"),
+                s("Global key (API) updated Ticket TCK-1 - Subject: Printer not working that is assigned to you"),
+                s("/agent/ticket.php?ticket_id=1&client_id=1"),
+                s("1"),
+                s("2"),
+                None
+            ],
+            vec![
+                s("Ticket"),
+                s("Global key (API) updated Ticket TCK-1 - Subject: Printer not working that you opened"),
+                s("/agent/ticket.php?ticket_id=1&client_id=1"),
+                s("1"),
+                s("1"),
+                None
+            ],
+        ]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT log_type, log_action, log_description, log_ip, log_user_agent, log_client_id, log_user_id, log_entity_id FROM logs")
+            .await,
+        vec![vec![
+            s("Ticket"),
+            s("Reply"),
+            s("Global key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply"),
+            s("127.0.0.1"),
+            s("replyd-tests/1.0"),
+            s("1"),
+            s("0"),
+            s("1")
+        ]]
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_author_is_the_replies_author_and_the_actor() {
+    let app = spawn_app_with(|s| s.legacy_author_user_id = 1).await;
+    app.create("ticket_id=1&ticket_reply=From+Oracle")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply_by FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await,
+        s("1")
+    );
+    // The author opened ticket 1: only the assignee is notified.
+    assert_eq!(
+        app.db
+            .rows("SELECT notification, notification_user_id FROM notifications")
+            .await,
+        vec![vec![
+            s(
+                "Oracle Admin updated Ticket TCK-1 - Subject: Printer not working that is assigned to you"
+            ),
+            s("2")
+        ]]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT log_description, log_user_id FROM logs")
+            .await,
+        vec![vec![
+            s(
+                "Oracle Admin replied to ticket TCK-1 - Printer not working and was a Internal reply"
+            ),
+            s("1")
+        ]]
+    );
+    let read = app
+        .get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=8"))
+        .await
+        .json();
+    assert_eq!(read["data"][0]["ticket_reply_by_name"], "Oracle Admin");
+}
+
+#[tokio::test]
+async fn a_legacy_author_naming_no_user_falls_back_to_the_key_name() {
+    let app = spawn_app_with(|s| s.legacy_author_user_id = 99).await;
+    app.create("ticket_id=5&ticket_reply=x")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db.value("SELECT log_description FROM logs").await,
+        s("Global key (API) replied to ticket TCK-5 - Internal tooling and was a Internal reply")
+    );
+    // Ticket 5 has no client: the link has no client_id and the creator (1)
+    // is notified; it is unassigned.
+    assert_eq!(
+        app.db.rows("SELECT notification_action, notification_client_id, notification_user_id FROM notifications").await,
+        vec![vec![s("/agent/ticket.php?ticket_id=5"), s("0"), s("1")]]
+    );
+}
+
+#[tokio::test]
+async fn public_reply_type_1_is_public_and_stamps_the_first_response() {
+    let app = spawn_app().await;
+    app.create("ticket_id=1&ticket_reply=Hi&public_reply_type=1")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply_type FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await,
+        s("Public")
+    );
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_first_response_at = ticket_updated_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        s("1")
+    );
+    assert_eq!(
+        app.db.value("SELECT log_description FROM logs").await,
+        s("Global key (API) replied to ticket TCK-1 - Printer not working and was a Public reply")
+    );
+    // A later public reply leaves the first response alone.
+    app.db
+        .exec_script("UPDATE tickets SET ticket_first_response_at = '2026-11-20 11:00:00' WHERE ticket_id = 1")
+        .await;
+    app.create("ticket_id=1&ticket_reply=Again&public_reply_type=1")
+        .await
+        .assert(200, &created(9));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_first_response_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        s("2026-11-20 11:00:00")
+    );
+}
+
+#[tokio::test]
+async fn an_internal_reply_does_not_count_as_first_response() {
+    let app = spawn_app().await;
+    app.create("ticket_id=1&ticket_reply=note&public_reply_type=0")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_first_response_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn public_reply_type_2_and_unknown_types_are_refused_writing_nothing() {
+    let app = spawn_app().await;
+    app.create("ticket_id=1&ticket_reply=Hi&public_reply_type=2").await.assert(
+        200,
+        &refused("public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email."),
+    );
+    app.create("ticket_id=1&ticket_reply=Hi&public_reply_type=3")
+        .await
+        .assert(
+            200,
+            &refused("public_reply_type must be 0 (internal reply) or 1 (public reply), not 3."),
+        );
+    assert_untouched(&app).await;
+}
+
+#[tokio::test]
+async fn time_worked_is_stored_as_hh_mm_ss() {
+    let app = spawn_app().await;
+    app.create("ticket_id=1&ticket_reply=Fixed&hours=1&minutes=2&seconds=3")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply_time_worked FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await,
+        s("01:02:03")
+    );
+    let bad = refused(
+        "hours, minutes and seconds must be whole numbers: hours 0 to 838, minutes and seconds 0 to 59.",
+    );
+    for q in [
+        "minutes=60",
+        "seconds=75",
+        "hours=839",
+        "hours=1.5",
+        "minutes=-1",
+        "hours=two",
+    ] {
+        app.create(&format!("ticket_id=1&ticket_reply=x&{q}"))
+            .await
+            .assert(200, &bad);
+    }
+    assert_eq!(app.db.count("ticket_replies").await, 8);
+}
+
+#[tokio::test]
+async fn a_status_only_json_call_resolves_the_ticket() {
+    let app = spawn_app().await;
+    // curl -d '{...}' labels JSON as a form; it is read as JSON all the same.
+    app.post_raw(
+        CREATE,
+        "application/x-www-form-urlencoded",
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "status": 4})
+            .to_string()
+            .into_bytes(),
+    )
+    .await
+    .assert(200, &created(0));
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_status, ticket_resolved_at = ticket_updated_at, ticket_first_response_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        vec![vec![s("4"), s("1"), None]]
+    );
+    assert_eq!(
+        app.db.rows("SELECT log_action, log_description, log_client_id, log_entity_id FROM logs ORDER BY log_id").await,
+        vec![
+            vec![s("Resolved"), s("Global key (API) resolved Ticket ticket ID 1"), s("1"), s("1")],
+            vec![
+                s("Reply"),
+                s("Global key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply"),
+                s("1"),
+                s("1")
+            ],
+        ]
+    );
+    // No reply, no notifications (the agent handler notifies on replies).
+    assert_eq!(app.db.count("notifications").await, 0);
+
+    // Already resolved: resolving again leaves ticket_resolved_at and logs
+    // no second resolve.
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_resolved_at = '2026-11-21 00:00:00' WHERE ticket_id = 1",
+        )
+        .await;
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": "1", "status": "4"}),
+    )
+    .await
+    .assert(200, &created(0));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_resolved_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        s("2026-11-21 00:00:00")
+    );
+    assert_eq!(
+        app.db
+            .value("SELECT COUNT(*) FROM logs WHERE log_action = 'Resolved'")
+            .await,
+        s("1")
+    );
+}
+
+#[tokio::test]
+async fn a_reply_and_a_status_change_together() {
+    let app = spawn_app().await;
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 2, "ticket_reply": "On it", "public_reply_type": 1, "status": 3, "hours": 0, "minutes": 15}),
+    )
+    .await
+    .assert(200, &created(8));
+    assert_eq!(
+        app.db.rows("SELECT ticket_status, ticket_resolved_at, ticket_first_response_at IS NOT NULL FROM tickets WHERE ticket_id = 2").await,
+        vec![vec![s("3"), None, s("1")]]
+    );
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply_time_worked FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await,
+        s("00:15:00")
+    );
+}
+
+#[tokio::test]
+async fn missing_ticket_id_and_nothing_to_do_are_refused() {
+    let app = spawn_app().await;
+    let required = refused("ticket_id is required.");
+    app.create("ticket_reply=x").await.assert(200, &required);
+    app.create("ticket_id=0&ticket_reply=x")
+        .await
+        .assert(200, &required);
+    app.create("ticket_id=abc&ticket_reply=x")
+        .await
+        .assert(200, &required);
+    app.create("ticket_id=1")
+        .await
+        .assert(200, &refused(NOTHING_TO_DO));
+    app.create("ticket_id=1&ticket_reply=+++&status=0")
+        .await
+        .assert(200, &refused(NOTHING_TO_DO));
+    assert_untouched(&app).await;
+}
+
+#[tokio::test]
+async fn tickets_outside_the_keys_scope_are_not_found() {
+    let app = spawn_app().await;
+    let acme = |q: &str| format!("api_key={ACME_KEY}&{q}");
+    // Globex's ticket, the client-less ticket, a missing ticket.
+    for q in [
+        "ticket_id=2&ticket_reply=x",
+        "ticket_id=5&ticket_reply=x",
+        "ticket_id=999&ticket_reply=x",
+        "ticket_id=2&status=3",
+    ] {
+        app.post_form(CREATE, &acme(q))
+            .await
+            .assert(200, &refused(NOT_FOUND));
+    }
+    // A global key whose client_id is not the ticket's client.
+    app.create("ticket_id=1&client_id=2&ticket_reply=x")
+        .await
+        .assert(200, &refused(NOT_FOUND));
+    assert_untouched(&app).await;
+    // The right client_id, and the Acme key on its own ticket, work.
+    app.create("ticket_id=1&client_id=1&ticket_reply=x")
+        .await
+        .assert(200, &created(8));
+    app.post_form(CREATE, &acme("ticket_id=1&ticket_reply=y"))
+        .await
+        .assert(200, &created(9));
+    assert_eq!(
+        app.db
+            .value("SELECT log_description FROM logs ORDER BY log_id DESC LIMIT 1")
+            .await,
+        s("Acme key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply")
+    );
+}
+
+#[tokio::test]
+async fn closed_tickets_take_no_replies() {
+    let app = spawn_app().await;
+    let closed = refused("This ticket is closed: it takes no more replies or status changes.");
+    app.create("ticket_id=3&ticket_reply=x")
+        .await
+        .assert(200, &closed);
+    app.create("ticket_id=3&status=2")
+        .await
+        .assert(200, &closed);
+    assert_untouched(&app).await;
+}
+
+#[tokio::test]
+async fn only_statuses_the_reply_form_offers_can_be_set() {
+    let app = spawn_app().await;
+    for status in [1, 5, 6, 99] {
+        app.create(&format!("ticket_id=1&ticket_reply=x&status={status}")).await.assert(
+            200,
+            &refused(&format!(
+                "status {status} cannot be set: send the id of an active ticket status other than 1 (New) and 5 (Closed)."
+            )),
+        );
+    }
+    app.create("ticket_id=1&status=-1")
+        .await
+        .assert(200, &refused("status must be a ticket status id, not -1."));
+    // Ticket 4 has a task not completed: Resolved is hidden.
+    app.create("ticket_id=4&ticket_reply=done&status=4").await.assert(
+        200,
+        &refused("status 4 (Resolved) is not available while the ticket has tasks that are not completed."),
+    );
+    assert_untouched(&app).await;
+    // Once the task is done, it resolves.
+    app.db
+        .exec_script("UPDATE tasks SET task_completed_at = NOW() WHERE task_id = 1")
+        .await;
+    app.create("ticket_id=4&status=4")
+        .await
+        .assert(200, &created(0));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_status FROM tickets WHERE ticket_id = 4")
+            .await,
+        s("4")
+    );
+}
+
+#[tokio::test]
+async fn replies_round_trip_unicode_and_html() {
+    let app = spawn_app().await;
+    let text = "Caf\u{e9} / <i>na\u{ef}ve</i> \"q\" & 'a' \u{1f600}";
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": text}),
+    )
+    .await
+    .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await
+            .as_deref(),
+        Some(text)
+    );
+    let a = app
+        .get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=8"))
+        .await;
+    assert!(
+        a.body.contains(
+            r#""ticket_reply":"Caf\u00e9 \/ <i>na\u00efve<\/i> \"q\" & 'a' \ud83d\ude00""#
+        ),
+        "{}",
+        a.body
+    );
+}
+
+#[tokio::test]
+async fn log_and_notification_texts_use_sanitized_ticket_fields() {
+    let app = spawn_app().await;
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_subject = '  <b>Bold</b> & co ' WHERE ticket_id = 1",
+        )
+        .await;
+    app.create("ticket_id=1&ticket_reply=x")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db.value("SELECT log_description FROM logs").await,
+        s("Global key (API) replied to ticket TCK-1 - Bold & co and was a Internal reply")
+    );
+}
+
+#[tokio::test]
+async fn timestamps_are_the_companys_local_time_as_in_the_agent_ui() {
+    let app = spawn_app().await;
+    app.db
+        .exec_script("UPDATE settings SET config_timezone = 'Pacific/Kiritimati'")
+        .await;
+    app.create("ticket_id=1&ticket_reply=x&status=3")
+        .await
+        .assert(200, &created(8));
+    let stamp = app
+        .db
+        .value("SELECT ticket_reply_created_at FROM ticket_replies WHERE ticket_reply_id = 8")
+        .await
+        .unwrap();
+    let local: jiff::civil::DateTime = stamp.parse().unwrap();
+    let expected = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Pacific/Kiritimati").unwrap())
+        .datetime();
+    let diff = expected.duration_since(local).as_secs().abs();
+    assert!(
+        diff < 120,
+        "created_at {stamp} is not Kiritimati's local time ({expected})"
+    );
+    // Every row of the call carries the same instant.
+    assert_eq!(
+        app.db
+            .value(&format!(
+                "SELECT COUNT(*) FROM tickets t, logs l, notifications n WHERE t.ticket_id = 1 \
+                 AND t.ticket_updated_at = '{stamp}' AND l.log_created_at = '{stamp}' AND n.notification_timestamp = '{stamp}'"
+            ))
+            .await,
+        s("2")
+    );
+}
+
+#[tokio::test]
+async fn a_failure_half_way_rolls_everything_back() {
+    let app = spawn_app().await;
+    // The reply and the ticket update succeed, then the notification insert
+    // fails: nothing may remain.
+    app.db.exec_script("DROP TABLE notifications").await;
+    app.create("ticket_id=1&ticket_reply=x&status=3")
+        .await
+        .assert(
+            500,
+            &refused("Internal error while talking to the database; nothing was written."),
+        );
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(app.db.count("logs").await, 0);
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_status, ticket_updated_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        vec![vec![s("2"), None]]
+    );
+}

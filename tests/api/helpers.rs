@@ -1,0 +1,289 @@
+//! spawn_app(): a fresh database (fixture DDL or a real ITFlow dump, then the
+//! seed), replyd started on it, and a client for it.
+
+use mysql_async::prelude::*;
+use mysql_async::{Opts, Pool};
+use replyd::config::Settings;
+use replyd::startup::Application;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const GLOBAL_KEY: &str = "globalkey0123456789";
+pub const ACME_KEY: &str = "acmekey0123456789";
+pub const EXPIRED_KEY: &str = "expiredkey0123456";
+pub const READ: &str = "/api/v1/tickets/replies/read.php";
+pub const CREATE: &str = "/api/v1/tickets/replies/create.php";
+
+/// The MariaDB server tests use (no database in the URL).
+pub fn server_url() -> String {
+    std::env::var("REPLYD_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The schema under test: REPLYD_TEST_SCHEMA names an ITFlow dump, else the
+/// project's own fixture DDL.
+pub fn schema_sql() -> String {
+    let path = std::env::var("REPLYD_TEST_SCHEMA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_path("compat-tests/fixtures/schema.sql"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+pub fn seed_sql() -> String {
+    std::fs::read_to_string(repo_path("compat-tests/fixtures/seed.sql")).unwrap()
+}
+
+/// A scratch database, dropped when this value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: Pool,
+}
+
+impl TestDb {
+    /// Create an empty database with a unique name.
+    pub async fn empty() -> TestDb {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "replyd_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let server = server_url();
+        let mut admin = mysql_async::Conn::new(Opts::from_url(&server).unwrap())
+            .await
+            .expect("test MariaDB server reachable (set REPLYD_TEST_DATABASE_URL)");
+        admin
+            .query_drop(format!(
+                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+            ))
+            .await
+            .unwrap();
+        admin.disconnect().await.unwrap();
+        let url = format!("{server}/{name}");
+        let pool = Pool::new(Opts::from_url(&url).unwrap());
+        TestDb { name, url, pool }
+    }
+
+    /// The schema under test plus the standard seed.
+    pub async fn seeded() -> TestDb {
+        let db = TestDb::empty().await;
+        db.exec_script(&schema_sql()).await;
+        db.exec_script(&seed_sql()).await;
+        db
+    }
+
+    /// Run a multi-statement SQL script.
+    pub async fn exec_script(&self, sql: &str) {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.query_drop(sql).await.unwrap();
+    }
+
+    /// Rows of a query, every value as text (NULL as None), over the text
+    /// protocol as PHP's mysqli would see them.
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn.query(sql).await.unwrap();
+        rows.into_iter()
+            .map(|r| {
+                r.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql_async::Value::NULL => None,
+                        mysql_async::Value::Bytes(b) => Some(String::from_utf8(b).unwrap()),
+                        other => Some(other.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// One value of a one-row, one-column query.
+    pub async fn value(&self, sql: &str) -> Option<String> {
+        self.rows(sql).await.remove(0).remove(0)
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.value(&format!("SELECT COUNT(*) FROM {table}"))
+            .await
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime, which this blocks: drop the
+        // database from a thread with its own runtime and its own connection
+        // (the pool's connections belong to the blocked runtime).
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Ok(mut c) =
+                    mysql_async::Conn::new(Opts::from_url(&server_url()).unwrap()).await
+                {
+                    let _ = c
+                        .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
+                        .await;
+                    let _ = c.disconnect().await;
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+}
+
+/// Settings for a test app on `db`: port 0, everything else default.
+pub fn test_settings(db: &TestDb) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: Some(db.url.clone()),
+        ..Settings::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Start replyd on a freshly seeded database, with settings adjusted by `f`.
+pub async fn spawn_app_with(f: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::seeded().await;
+    spawn_on(db, f).await
+}
+
+pub async fn spawn_on(db: TestDb, f: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&db);
+    f(&mut settings);
+    let app = Application::build(settings).await.expect("replyd starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        client: reqwest::Client::builder()
+            .user_agent("replyd-tests/1.0")
+            .build()
+            .unwrap(),
+    }
+}
+
+/// What a response was: status, content type, body text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub async fn from(r: reqwest::Response) -> Answer {
+        Answer {
+            status: r.status().as_u16(),
+            content_type: r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    /// Assert status, JSON content type and exact body bytes.
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: &str) {
+        assert_eq!(
+            (self.status, self.body.as_str()),
+            (status, body),
+            "unexpected answer: {self:?}"
+        );
+        assert_eq!(self.content_type, "application/json");
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.address, path_and_query)
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> Answer {
+        Answer::from(
+            self.client
+                .get(self.url(path_and_query))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// POST a form body (application/x-www-form-urlencoded).
+    pub async fn post_form(&self, path_and_query: &str, body: &str) -> Answer {
+        self.post_raw(
+            path_and_query,
+            "application/x-www-form-urlencoded",
+            body.as_bytes().to_vec(),
+        )
+        .await
+    }
+
+    /// POST a JSON body.
+    pub async fn post_json(&self, path_and_query: &str, body: serde_json::Value) -> Answer {
+        self.post_raw(
+            path_and_query,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path_and_query: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        Answer::from(
+            self.client
+                .post(self.url(path_and_query))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Create a reply with the global key (form body).
+    pub async fn create(&self, form: &str) -> Answer {
+        self.post_form(CREATE, &format!("api_key={GLOBAL_KEY}&{form}"))
+            .await
+    }
+}

@@ -1,0 +1,10 @@
+//! One integration test binary: every test starts replyd on 127.0.0.1:0
+//! against its own scratch database on a real MariaDB, and talks to it over
+//! real HTTP.
+
+mod auth;
+mod compat;
+mod create;
+mod helpers;
+mod read;
+mod startup;

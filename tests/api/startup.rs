@@ -1,0 +1,190 @@
+//! Startup checks, `replyd --check`, and configuration sources, run as the
+//! real binary where the contract is the command line.
+
+use crate::helpers::*;
+use mysql_async::Opts;
+use replyd::startup::Application;
+use std::process::Command;
+
+async fn build_error(db: &TestDb) -> String {
+    match Application::build(test_settings(db)).await {
+        Ok(_) => panic!("replyd started on a database it should refuse"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn refuses_to_start_without_a_needed_column() {
+    let db = TestDb::seeded().await;
+    db.exec_script("ALTER TABLE tickets DROP COLUMN ticket_first_response_at; DROP TABLE tasks")
+        .await;
+    let err = build_error(&db).await;
+    assert!(
+        err.contains(
+            "lacks what replyd needs (column tickets.ticket_first_response_at, table tasks)"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn refuses_user_tied_keys_with_a_clear_message() {
+    let db = TestDb::seeded().await;
+    db.exec_script("ALTER TABLE api_keys DROP COLUMN api_key_client_id, ADD COLUMN api_key_user_id int(11) NOT NULL DEFAULT 0")
+        .await;
+    let err = build_error(&db).await;
+    assert!(
+        err.contains("uses user-tied API keys (ITFlow database 2.4.7 or later)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn refuses_the_real_2_6_7_dump_when_present() {
+    let dump = repo_path("../shared/itflow-schema/user-keys-2.6.7.sql");
+    let Ok(sql) = std::fs::read_to_string(&dump) else {
+        eprintln!("skipped: {} not present", dump.display());
+        return;
+    };
+    let db = TestDb::empty().await;
+    db.exec_script(&sql).await;
+    db.exec_script(
+        "INSERT INTO settings (company_id, config_current_database_version) VALUES (1, '2.6.7')",
+    )
+    .await;
+    let err = build_error(&db).await;
+    assert!(err.contains("uses user-tied API keys"), "{err}");
+}
+
+fn replyd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_replyd"));
+    // Run where no config/replyd.toml exists, with no REPLYD_* inherited.
+    cmd.current_dir(std::env::temp_dir());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("REPLYD_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn check_reports_version_and_generation() {
+    let db = TestDb::seeded().await;
+    let r = run(replyd().arg("--check").env("REPLYD_DATABASE_URL", &db.url));
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "database: {}\nITFlow database version: 2.4.4\nAPI keys: client-scoped keys (api_keys.api_key_client_id)\nschema: every table and column replyd needs is present\n",
+            db.name
+        )
+    );
+}
+
+#[tokio::test]
+async fn check_fails_with_one_sentence_naming_the_fix() {
+    let r = run(replyd().arg("--check"));
+    assert!(!r.ok);
+    assert_eq!(
+        r.stderr,
+        "replyd: no database configured: set database_url (env REPLYD_DATABASE_URL) or itflow_root (env REPLYD_ITFLOW_ROOT)\n"
+    );
+    let r = run(replyd().args(["--check", "--config", "/nonexistent/replyd.toml"]));
+    assert!(!r.ok);
+    assert_eq!(
+        r.stderr,
+        "replyd: config file /nonexistent/replyd.toml does not exist; pass an existing file to --config\n"
+    );
+    let r = run(replyd()
+        .arg("--check")
+        .env("REPLYD_DATABASE_URL", "mysql://root@127.0.0.1:1/x"));
+    assert!(!r.ok);
+    assert!(
+        r.stderr.starts_with("replyd: cannot reach the database:"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let r = run(replyd()
+        .arg("--check")
+        .env("REPLYD_ITFLOW_ROOT", "/nonexistent"));
+    assert!(!r.ok);
+    assert!(
+        r.stderr
+            .contains("cannot read ITFlow's config file /nonexistent/config.php"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test]
+async fn reads_the_database_from_itflows_config_php() {
+    let db = TestDb::seeded().await;
+    let opts = Opts::from_url(&db.url).unwrap();
+    let root = std::env::temp_dir().join(format!("replyd-itflow-{}", db.name));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("config.php"),
+        format!(
+            "<?php\n$dbhost = '{}:{}';\n$dbusername = '{}';\n$dbpassword = '{}';\n$database = '{}';\n",
+            opts.ip_or_hostname(),
+            opts.tcp_port(),
+            opts.user().unwrap_or("root"),
+            opts.pass().unwrap_or(""),
+            db.name
+        ),
+    )
+    .unwrap();
+    let r = run(replyd().arg("--check").env("REPLYD_ITFLOW_ROOT", &root));
+    std::fs::remove_dir_all(&root).unwrap();
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("database: {}\n", db.name)),
+        "{}",
+        r.stdout
+    );
+}
+
+#[tokio::test]
+async fn the_config_file_is_read_and_the_environment_wins() {
+    let db = TestDb::seeded().await;
+    let file = std::env::temp_dir().join(format!("replyd-{}.toml", db.name));
+    std::fs::write(
+        &file,
+        format!("database_url = \"{}\"\nmax_page_size = 10\n", db.url),
+    )
+    .unwrap();
+    let r = run(replyd().arg("--check").arg("--config").arg(&file));
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(replyd()
+        .arg("--check")
+        .arg("--config")
+        .arg(&file)
+        .env("REPLYD_DATABASE_URL", "mysql://root@127.0.0.1:1/x"));
+    assert!(!r.ok, "the environment must override the file");
+    std::fs::write(&file, "databse_url = \"typo\"\n").unwrap();
+    let r = run(replyd().arg("--check").arg("--config").arg(&file));
+    std::fs::remove_file(&file).unwrap();
+    assert!(!r.ok);
+    assert!(
+        r.stderr.starts_with("replyd: invalid configuration:"),
+        "{}",
+        r.stderr
+    );
+}
