@@ -68,10 +68,10 @@ pub fn php_string_assignment(text: &str, var: &str) -> Option<String> {
                 continue;
             }
             let after = after.trim_start();
-            if let Some(value) = after.strip_prefix('=') {
-                if let Some(v) = parse_php_string(value.trim_start()) {
-                    found = Some(v);
-                }
+            if let Some(value) = after.strip_prefix('=')
+                && let Some(v) = parse_php_string(value.trim_start())
+            {
+                found = Some(v);
             }
             rest = after;
         }
