@@ -17,6 +17,9 @@ pub enum ApiError {
     /// validate_api_key.php: unknown or expired key.
     #[error("Authentication failed. API key is invalid or has expired.")]
     KeyInvalid,
+    /// enforce_api_rbac.php's refusals for user-tied keys (HTTP 403).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// require_get_method.php / require_post_method.php.
     #[error("Can only send {0} requests to this endpoint.")]
     WrongMethod(&'static str),
@@ -69,6 +72,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::KeyMissing | ApiError::KeyInvalid => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Refused(_) | ApiError::NoResource => StatusCode::OK,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,

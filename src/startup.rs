@@ -40,10 +40,11 @@ impl Application {
         let schema = db::schema::inspect(opts.clone()).await?;
         let pool = db::build_pool(opts, settings.db_pool_max);
         log::info!(
-            "database `{}`: ITFlow database version {}, {}",
+            "database `{}`: ITFlow database version {}, {}; {}",
             schema.database,
             schema.itflow_version,
-            schema.key_generation
+            schema.key_generation,
+            schema.features
         );
         let listen_err = |source| StartupError::Listen {
             addr: settings.listen.clone(),
@@ -89,7 +90,7 @@ impl Application {
 pub async fn check(settings: &Settings) -> Result<String, StartupError> {
     let schema = db::schema::inspect(settings.database_opts()?).await?;
     Ok(format!(
-        "database: {}\nITFlow database version: {}\nAPI keys: {}\nschema: every table and column replyd needs is present\n",
-        schema.database, schema.itflow_version, schema.key_generation
+        "database: {}\nITFlow database version: {}\nAPI keys: {}\noptional parts: {}\nschema: every table and column replyd needs is present\n",
+        schema.database, schema.itflow_version, schema.key_generation, schema.features
     ))
 }

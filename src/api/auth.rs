@@ -5,6 +5,7 @@
 use crate::api::meta::RequestMeta;
 use crate::api::params::Params;
 use crate::db;
+use crate::db::keys::KeyLookup;
 use crate::domain::Principal;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -17,11 +18,18 @@ pub struct Authenticated {
     pub meta: RequestMeta,
 }
 
+/// enforce_api_rbac.php's wording when the role's level is too low.
+pub const NO_PERMISSION: &str =
+    "The user linked to this API key does not have permission for this action.";
+
+/// Read the body, authenticate, enforce the role's `module_support` level
+/// (`required_level`: 1 to read, 2 to create), then check the method.
 pub async fn authenticate(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
     method: Method,
+    required_level: i64,
 ) -> Result<Authenticated, ApiError> {
     let limit = state.settings.max_body_bytes;
     let body = payload
@@ -37,13 +45,17 @@ pub async fn authenticate(
     let secret = params.body_first("api_key").ok_or(ApiError::KeyMissing)?;
     // ITFlow's sanitizeInput() trims the key before the lookup.
     let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
-    let principal = match db::keys::find_key(&state.pool, secret).await? {
-        Some(p) => p,
-        None => {
+    let principal = match db::keys::find_key(&state.pool, &state.schema, secret).await? {
+        KeyLookup::Found(p) => p,
+        KeyLookup::Refused(message) => return Err(ApiError::Forbidden(message)),
+        KeyLookup::Unknown => {
             db::keys::log_failed_key(&state.pool, &meta).await?;
             return Err(ApiError::KeyInvalid);
         }
     };
+    if principal.support_level() < required_level {
+        return Err(ApiError::Forbidden(NO_PERMISSION));
+    }
     if req.method() != method {
         return Err(ApiError::WrongMethod(if method == Method::GET {
             "GET"

@@ -14,10 +14,11 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Method::POST).await?;
+    let auth = authenticate(&req, payload, &state, Method::POST, 2).await?;
     let new_reply = NewReply::parse(&auth.params)?;
     let insert_id = create_reply(
         &state.pool,
+        &state.schema,
         &auth.principal,
         state.settings.legacy_author_user_id,
         &new_reply,

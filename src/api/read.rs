@@ -13,7 +13,7 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Method::GET).await?;
+    let auth = authenticate(&req, payload, &state, Method::GET, 1).await?;
     let p = &auth.params;
     let page = |name: &str, default: i64| -> Result<u64, ApiError> {
         let v = p.query_first_int(name).unwrap_or(default);
@@ -33,10 +33,11 @@ pub async fn handle(
     };
     let request = ReadRequest {
         filter,
-        scope: auth
+        narrow_to_client: auth
             .principal
             .scope()
-            .narrowed_to(p.query_first_int("client_id").unwrap_or(0)),
+            .narrowing(p.query_first_int("client_id").unwrap_or(0)),
+        scope: auth.principal.scope().clone(),
         include_archived: p.query_first_int("include_archived").unwrap_or(0) != 0,
         limit,
         offset,

@@ -1,13 +1,17 @@
 //! create.php's transaction: what ITFlow's agent reply handler
 //! (agent/post/ticket.php, `add_ticket_reply`) writes, with the ticket row
-//! locked so concurrent replies and status changes serialise.
+//! locked so concurrent replies and status changes serialise. On databases
+//! with user-tied keys (2.4.7+) it also keeps what ITFlow 2.6.7 keeps:
+//! `ticket_history`, the SLA verdicts and clock, and the API's log texts.
 
 use crate::api::meta::RequestMeta;
+use crate::db::schema::{KeyGeneration, SchemaInfo};
+use crate::db::sla::{self, Clock, sql_datetime};
+use crate::db::take;
 use crate::domain::reply::{STATUS_CLOSED, STATUS_NEW, STATUS_RESOLVED};
 use crate::domain::{NewReply, Principal, ReplyType, StatusChange};
 use crate::error::ApiError;
-use crate::php::{sanitize_input, truncate_bytes};
-use mysql_async::prelude::FromValue;
+use crate::php::{html_special_chars, sanitize_input, truncate_bytes};
 use mysql_async::{Pool, Row, TxOpts, Value, prelude::*};
 
 /// One message for a ticket that does not exist, is another client's, or
@@ -31,6 +35,7 @@ struct TicketRow {
     author_name: Option<String>,
     /// `ticket_status_active` of the requested status; None if no such row.
     new_status_active: Option<i64>,
+    new_status_name: Option<String>,
     open_tasks: i64,
     timezone: Option<String>,
     db_now: String,
@@ -42,6 +47,7 @@ const LOCK_TICKET: &str = "SELECT t.ticket_prefix, t.ticket_number, t.ticket_sub
        t.ticket_first_response_at IS NOT NULL, \
        (SELECT user_name FROM users WHERE user_id = ?), \
        (SELECT ticket_status_active FROM ticket_statuses WHERE ticket_status_id = ?), \
+       (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = ?), \
        (SELECT COUNT(*) FROM tasks WHERE task_ticket_id = t.ticket_id AND task_completed_at IS NULL), \
        (SELECT config_timezone FROM settings WHERE company_id = 1), \
        DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s') \
@@ -62,23 +68,39 @@ impl TicketRow {
             first_response_set: take(&mut row, 9)?,
             author_name: take(&mut row, 10)?,
             new_status_active: take(&mut row, 11)?,
-            open_tasks: take(&mut row, 12)?,
-            timezone: take(&mut row, 13)?,
-            db_now: take(&mut row, 14)?,
+            new_status_name: take(&mut row, 12)?,
+            open_tasks: take(&mut row, 13)?,
+            timezone: take(&mut row, 14)?,
+            db_now: take(&mut row, 15)?,
         })
     }
 }
 
-/// Column `i` of `row` as `T`, or an error naming the column.
-fn take<T: FromValue>(row: &mut Row, i: usize) -> Result<T, mysql_async::Error> {
-    match row.take_opt::<T, usize>(i) {
-        Some(Ok(v)) => Ok(v),
-        Some(Err(e)) => Err(mysql_async::Error::Other(
-            format!("column {i} of the ticket query: {e}").into(),
-        )),
-        None => Err(mysql_async::Error::Other(
-            format!("column {i} missing from the ticket query").into(),
-        )),
+/// Who writes: the reply's author id and the name logs and notifications
+/// show.
+struct Actor {
+    user_id: i64,
+    name: String,
+}
+
+impl Actor {
+    /// A user-tied key writes as its user. A first-generation key writes as
+    /// `legacy_author_user_id`, named after that user when it exists, else
+    /// `<key name> (API)`.
+    fn of(principal: &Principal, legacy_author: u32, author_name: Option<&str>) -> Actor {
+        match principal.user() {
+            Some(user) => Actor {
+                user_id: user.user_id,
+                name: sanitize_input(&user.name),
+            },
+            None => Actor {
+                user_id: i64::from(legacy_author),
+                name: match author_name {
+                    Some(name) => sanitize_input(name),
+                    None => format!("{} (API)", sanitize_input(principal.key_name())),
+                },
+            },
+        }
     }
 }
 
@@ -87,8 +109,9 @@ fn take<T: FromValue>(row: &mut Row, i: usize) -> Result<T, mysql_async::Error> 
 /// transaction is dropped uncommitted).
 pub async fn create_reply(
     pool: &Pool,
+    schema: &SchemaInfo,
     principal: &Principal,
-    author_user_id: u32,
+    legacy_author: u32,
     req: &NewReply,
     meta: &RequestMeta,
 ) -> Result<u64, ApiError> {
@@ -97,16 +120,27 @@ pub async fn create_reply(
         StatusChange::To(s) => s,
         StatusChange::Keep => 0,
     };
+    let author_param = match principal.user() {
+        Some(user) => user.user_id,
+        None => i64::from(legacy_author),
+    };
     let row: Option<Row> = tx
         .exec_first(
             LOCK_TICKET,
-            (author_user_id, requested_status, req.ticket_id),
+            (
+                author_param,
+                requested_status,
+                requested_status,
+                req.ticket_id,
+            ),
         )
         .await?;
     let Some(row) = row else {
         return Err(ApiError::Refused(TICKET_NOT_FOUND.into()));
     };
     let ticket = TicketRow::from_row(row)?;
+    // The agent UI lets any agent reply on a ticket without a client
+    // (agent/post/ticket.php skips enforceClientAccess for client 0).
     let in_scope = principal.scope().allows(ticket.client_id)
         && (req.client_id == 0 || req.client_id == ticket.client_id);
     if !in_scope {
@@ -122,14 +156,88 @@ pub async fn create_reply(
         check_status(status, &ticket)?;
     }
 
-    let now = local_now(ticket.timezone.as_deref()).unwrap_or_else(|| ticket.db_now.clone());
-    let actor = match &ticket.author_name {
-        Some(name) => sanitize_input(name),
-        None => format!("{} (API)", sanitize_input(principal.key_name())),
+    let modern = schema.key_generation == KeyGeneration::UserTied;
+    let history = modern && schema.features.ticket_history;
+    let (tz, now) = local_now(ticket.timezone.as_deref()).unwrap_or_else(|| {
+        (
+            jiff::tz::TimeZone::UTC,
+            ticket.db_now.parse().unwrap_or_default(),
+        )
+    });
+    let now_text = sql_datetime(now);
+    let clock = if schema.features.sla {
+        Some(Clock {
+            now,
+            tz,
+            calendar: sla::load_calendar(&mut tx).await?,
+        })
+    } else {
+        None
     };
-    let author = i64::from(author_user_id);
+    let actor = Actor::of(principal, legacy_author, ticket.author_name.as_deref());
+    let key = html_special_chars(principal.key_name());
     let prefix = sanitize_input(&ticket.prefix);
     let subject = sanitize_input(&ticket.subject);
+    let number = format!("{prefix}{}", ticket.number);
+    let status_name = sanitize_input(ticket.new_status_name.as_deref().unwrap_or("Unknown"));
+    let moves_to_resolved = requested_status == STATUS_RESOLVED && ticket.status != STATUS_RESOLVED;
+    let status_changed = requested_status != 0 && requested_status != ticket.status;
+    let mut logs: Vec<(&str, &str, String, i64)> = Vec::with_capacity(3);
+
+    // The ticket row: status and updated_at, then the SLA clock for the new
+    // status (agent handler order: UPDATE, syncTicketSlaClock, resolve).
+    let mut set = String::from("UPDATE tickets SET ticket_updated_at = ?");
+    let mut params: Vec<Value> = vec![now_text.as_str().into()];
+    if requested_status != 0 {
+        set.push_str(", ticket_status = ?");
+        params.push(requested_status.into());
+    }
+    // Resolving stamps ticket_resolved_at, left alone when the ticket was
+    // already resolved.
+    if requested_status == STATUS_RESOLVED && (moves_to_resolved || !ticket.resolved) {
+        set.push_str(", ticket_resolved_at = ?");
+        params.push(now_text.as_str().into());
+    }
+    // Without the SLA machinery the first response is a plain stamp.
+    let first_public =
+        req.text.is_some() && req.reply_type == ReplyType::Public && !ticket.first_response_set;
+    if first_public && clock.is_none() {
+        set.push_str(", ticket_first_response_at = ?");
+        params.push(now_text.as_str().into());
+    }
+    set.push_str(" WHERE ticket_id = ?");
+    params.push(req.ticket_id.into());
+    tx.exec_drop(set, params).await?;
+
+    if let Some(clock) = &clock {
+        if requested_status != 0 {
+            sla::sync_clock(&mut tx, req.ticket_id, clock).await?;
+        }
+        if moves_to_resolved {
+            sla::set_resolution_sla_met(&mut tx, req.ticket_id, clock).await?;
+        }
+    }
+    if moves_to_resolved {
+        if history {
+            insert_history(
+                &mut tx,
+                req.ticket_id,
+                &format!("Resolved via the API ({key})"),
+                &now_text,
+            )
+            .await?;
+        }
+        logs.push((
+            "Ticket",
+            "Resolved",
+            if modern {
+                format!("Resolved ticket {number} via API ({key})")
+            } else {
+                format!("{} resolved Ticket ticket ID {}", actor.name, req.ticket_id)
+            },
+            req.ticket_id,
+        ));
+    }
 
     let mut insert_id = 0;
     if let Some(text) = &req.text {
@@ -140,115 +248,164 @@ pub async fn create_reply(
                 text,
                 req.reply_type.as_str(),
                 req.time_worked.to_string(),
-                &now,
-                author,
+                &now_text,
+                actor.user_id,
                 req.ticket_id,
             ),
         )
         .await?;
         insert_id = tx.last_insert_id().unwrap_or(0);
-    }
-
-    // The ticket row: updated_at always, then status, resolve and first
-    // response as the agent handler sets them.
-    let mut set = String::from("UPDATE tickets SET ticket_updated_at = ?");
-    let mut params: Vec<Value> = vec![now.as_str().into()];
-    let moves_to_resolved = requested_status == STATUS_RESOLVED && ticket.status != STATUS_RESOLVED;
-    if let StatusChange::To(status) = req.status {
-        set.push_str(", ticket_status = ?");
-        params.push(status.into());
-        // Resolving stamps ticket_resolved_at, left alone when the ticket
-        // was already resolved.
-        if status == STATUS_RESOLVED && (moves_to_resolved || !ticket.resolved) {
-            set.push_str(", ticket_resolved_at = ?");
-            params.push(now.as_str().into());
+        notify(
+            &mut tx,
+            &ticket,
+            req.ticket_id,
+            &actor,
+            &number,
+            &subject,
+            &now_text,
+        )
+        .await?;
+        if let (true, Some(clock)) = (first_public, &clock) {
+            sla::set_first_response(&mut tx, req.ticket_id, clock).await?;
         }
     }
-    if req.text.is_some() && req.reply_type == ReplyType::Public && !ticket.first_response_set {
-        set.push_str(", ticket_first_response_at = ?");
-        params.push(now.as_str().into());
-    }
-    set.push_str(" WHERE ticket_id = ?");
-    params.push(req.ticket_id.into());
-    tx.exec_drop(set, params).await?;
 
-    if req.text.is_some() {
-        let client_uri = if ticket.client_id != 0 {
-            format!("&client_id={}", ticket.client_id)
-        } else {
-            String::new()
-        };
-        let action = format!("/agent/ticket.php?ticket_id={}{client_uri}", req.ticket_id);
-        let mut notes: Vec<(String, i64)> = Vec::with_capacity(2);
-        if ticket.assigned_to != 0 && ticket.assigned_to != author {
-            notes.push((
-                format!(
-                    "{actor} updated Ticket {prefix}{} - Subject: {subject} that is assigned to you",
-                    ticket.number
-                ),
-                ticket.assigned_to,
+    if status_changed && requested_status != STATUS_RESOLVED && history {
+        insert_history(
+            &mut tx,
+            req.ticket_id,
+            &format!("Status set to {status_name} via the API ({key})"),
+            &now_text,
+        )
+        .await?;
+    }
+
+    let kind = req.reply_type;
+    match (modern, req.text.is_some()) {
+        (false, _) => logs.push((
+            "Ticket",
+            "Reply",
+            format!(
+                "{} replied to ticket {number} - {subject} and was a {kind} reply",
+                actor.name
+            ),
+            req.ticket_id,
+        )),
+        (true, true) => {
+            logs.push((
+                "Ticket",
+                "Reply",
+                format!("Added a {kind} reply to ticket {number} - {subject} via API ({key})"),
+                req.ticket_id,
+            ));
+            logs.push((
+                "API",
+                "Success",
+                format!("Added a {kind} reply to ticket {number} via API ({key})"),
+                0,
             ));
         }
-        if ticket.created_by != 0 && ticket.created_by != author {
-            notes.push((
-                format!(
-                    "{actor} updated Ticket {prefix}{} - Subject: {subject} that you opened",
-                    ticket.number
-                ),
-                ticket.created_by,
-            ));
-        }
-        for (text, user_id) in notes {
-            tx.exec_drop(
-                "INSERT INTO notifications (notification_type, notification, notification_action, \
-                 notification_timestamp, notification_client_id, notification_user_id) \
-                 VALUES ('Ticket', ?, ?, ?, ?, ?)",
-                (
-                    truncate_bytes(&text, 1000),
-                    &action,
-                    &now,
-                    ticket.client_id,
-                    user_id,
-                ),
-            )
-            .await?;
-        }
+        (true, false) => logs.push((
+            "API",
+            "Success",
+            format!("Set the status of ticket {number} to {status_name} via API ({key})"),
+            0,
+        )),
     }
-
-    let mut logs: Vec<(&str, String)> = Vec::with_capacity(2);
-    if moves_to_resolved {
-        logs.push((
-            "Resolved",
-            format!("{actor} resolved Ticket ticket ID {}", req.ticket_id),
-        ));
-    }
-    logs.push((
-        "Reply",
-        format!(
-            "{actor} replied to ticket {prefix}{} - {subject} and was a {} reply",
-            ticket.number, req.reply_type
-        ),
-    ));
-    for (action, description) in &logs {
+    for (log_type, action, description, entity) in &logs {
         tx.exec_drop(
             "INSERT INTO logs (log_type, log_action, log_description, log_ip, log_user_agent, \
              log_created_at, log_client_id, log_user_id, log_entity_id) \
-             VALUES ('Ticket', ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                log_type,
                 action,
                 truncate_bytes(description, 1000),
                 &meta.ip,
                 &meta.user_agent,
-                &now,
+                &now_text,
                 ticket.client_id,
-                author,
-                req.ticket_id,
+                actor.user_id,
+                entity,
             ),
         )
         .await?;
     }
     tx.commit().await?;
     Ok(insert_id)
+}
+
+/// The agent handler's two notifications: for the assigned agent and for
+/// the agent who opened the ticket, each when set and not the author.
+async fn notify<Q: Queryable>(
+    q: &mut Q,
+    ticket: &TicketRow,
+    ticket_id: i64,
+    actor: &Actor,
+    number: &str,
+    subject: &str,
+    now: &str,
+) -> Result<(), mysql_async::Error> {
+    let client_uri = if ticket.client_id != 0 {
+        format!("&client_id={}", ticket.client_id)
+    } else {
+        String::new()
+    };
+    let action = format!("/agent/ticket.php?ticket_id={ticket_id}{client_uri}");
+    let mut notes: Vec<(String, i64)> = Vec::with_capacity(2);
+    if ticket.assigned_to != 0 && ticket.assigned_to != actor.user_id {
+        notes.push((
+            format!(
+                "{} updated Ticket {number} - Subject: {subject} that is assigned to you",
+                actor.name
+            ),
+            ticket.assigned_to,
+        ));
+    }
+    if ticket.created_by != 0 && ticket.created_by != actor.user_id {
+        notes.push((
+            format!(
+                "{} updated Ticket {number} - Subject: {subject} that you opened",
+                actor.name
+            ),
+            ticket.created_by,
+        ));
+    }
+    for (text, user_id) in notes {
+        q.exec_drop(
+            "INSERT INTO notifications (notification_type, notification, notification_action, \
+             notification_timestamp, notification_client_id, notification_user_id) \
+             VALUES ('Ticket', ?, ?, ?, ?, ?)",
+            (
+                truncate_bytes(&text, 1000),
+                &action,
+                now,
+                ticket.client_id,
+                user_id,
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// logTicketHistory(): the entry carries the ticket's status name as it is
+/// after the change; descriptions are cut to the column's 255 characters.
+pub async fn insert_history<Q: Queryable>(
+    q: &mut Q,
+    ticket_id: i64,
+    description: &str,
+    now: &str,
+) -> Result<(), mysql_async::Error> {
+    let description: String = description.chars().take(255).collect();
+    q.exec_drop(
+        "INSERT INTO ticket_history (ticket_history_status, ticket_history_description, \
+         ticket_history_created_at, ticket_history_ticket_id) \
+         SELECT COALESCE(s.ticket_status_name, ''), ?, ?, t.ticket_id FROM tickets t \
+         LEFT JOIN ticket_statuses s ON s.ticket_status_id = t.ticket_status WHERE t.ticket_id = ?",
+        (description, now, ticket_id),
+    )
+    .await
 }
 
 /// The agent reply form offers every active status but New and Closed, and
@@ -273,12 +430,10 @@ fn check_status(status: i64, ticket: &TicketRow) -> Result<(), ApiError> {
 /// Now in the company's time zone (`settings.config_timezone`), which is
 /// what the agent UI's NOW() gives: includes/inc_set_timezone.php sets the
 /// MariaDB session's time_zone to that zone's current offset.
-fn local_now(timezone: Option<&str>) -> Option<String> {
+pub fn local_now(timezone: Option<&str>) -> Option<(jiff::tz::TimeZone, jiff::civil::DateTime)> {
     let tz = jiff::tz::TimeZone::get(timezone?).ok()?;
-    Some(
-        jiff::Timestamp::now()
-            .to_zoned(tz)
-            .strftime("%Y-%m-%d %H:%M:%S")
-            .to_string(),
-    )
+    let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+    // MariaDB DATETIME keeps whole seconds.
+    let now = now.with().subsec_nanosecond(0).build().ok()?;
+    Some((tz, now))
 }

@@ -1,38 +1,177 @@
 //! API-key lookup and the log row for a failed attempt
-//! (ITFlow api/v1/validate_api_key.php).
+//! (ITFlow api/v1/validate_api_key.php and, for user-tied keys,
+//! api/v1/enforce_api_rbac.php).
 
 use crate::api::meta::RequestMeta;
+use crate::db::schema::{KeyGeneration, SchemaInfo};
+use crate::db::take;
+use crate::domain::principal::KeyUser;
 use crate::domain::{ClientScope, Principal};
 use crate::php::truncate_bytes;
-use mysql_async::{Pool, prelude::*};
+use mysql_async::{Pool, Row, prelude::*};
 
-/// The unexpired key whose secret is exactly `secret`.
+/// What the key lookup found.
+#[derive(Debug)]
+pub enum KeyLookup {
+    /// No unexpired key with that secret.
+    Unknown,
+    /// The key exists but may not be used (HTTP 403, with ITFlow's message).
+    Refused(&'static str),
+    Found(Principal),
+}
+
+/// enforce_api_rbac.php's wording.
+pub const NOT_TIED_TO_USER: &str =
+    "This API key is not tied to a user and is no longer valid. Please recreate it.";
+pub const USER_INVALID: &str = "The user linked to this API key is inactive, archived, or invalid.";
+
+const CLIENT_KEY_SQL: &str = "SELECT api_key_id, api_key_name, api_key_secret, api_key_client_id \
+     FROM api_keys WHERE api_key_secret = ? AND api_key_expire > NOW()";
+
+/// The key, its user, the user's role, `module_support` level and client
+/// lists, in one query.
+fn user_key_sql(permission_type: bool) -> String {
+    let (allow, deny) = if permission_type {
+        (
+            "AND cp.permission_type <> 'deny'",
+            "AND cp.permission_type = 'deny'",
+        )
+    } else {
+        // Before 2.4.6 every row of user_client_permissions is an allow.
+        ("", "AND FALSE")
+    };
+    format!(
+        "SELECT k.api_key_id, k.api_key_name, k.api_key_secret, k.api_key_user_id, \
+         u.user_id, u.user_name, u.user_type, u.user_status, u.user_archived_at IS NOT NULL, \
+         COALESCE(r.role_is_admin, 0), \
+         (SELECT MAX(p.user_role_permission_level) FROM modules m \
+            JOIN user_role_permissions p ON p.module_id = m.module_id \
+            WHERE m.module_name = 'module_support' AND p.user_role_id = u.user_role_id), \
+         (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {allow}), \
+         (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {deny}) \
+         FROM api_keys k \
+         LEFT JOIN users u ON u.user_id = k.api_key_user_id \
+         LEFT JOIN user_roles r ON r.role_id = u.user_role_id \
+         WHERE k.api_key_secret = ? AND k.api_key_expire > NOW()"
+    )
+}
+
+/// Find the unexpired key whose secret is exactly `secret`.
 ///
 /// ITFlow matches `api_key_secret = '$api_key'` under the column's
 /// case-insensitive, pad-space collation; replyd then keeps only a row whose
 /// secret is byte-for-byte equal, so `ABC` or `abc ` never pass for `abc`.
-pub async fn find_key(pool: &Pool, secret: &str) -> Result<Option<Principal>, mysql_async::Error> {
-    let rows: Vec<(i64, String, String, i64)> = pool
-        .get_conn()
-        .await?
-        .exec(
-            "SELECT api_key_id, api_key_name, api_key_secret, api_key_client_id \
-             FROM api_keys WHERE api_key_secret = ? AND api_key_expire > NOW()",
-            (secret,),
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .find(|(_, _, s, _)| s.as_bytes() == secret.as_bytes())
-        .map(|(key_id, key_name, _, client_id)| Principal::ClientKey {
-            key_id,
-            key_name,
-            scope: if client_id == 0 {
-                ClientScope::AllClients
-            } else {
-                ClientScope::Client(client_id)
+pub async fn find_key(
+    pool: &Pool,
+    schema: &SchemaInfo,
+    secret: &str,
+) -> Result<KeyLookup, mysql_async::Error> {
+    let mut conn = pool.get_conn().await?;
+    match schema.key_generation {
+        KeyGeneration::ClientScoped => {
+            let rows: Vec<(i64, String, String, i64)> =
+                conn.exec(CLIENT_KEY_SQL, (secret,)).await?;
+            Ok(rows
+                .into_iter()
+                .find(|(_, _, s, _)| s.as_bytes() == secret.as_bytes())
+                .map_or(KeyLookup::Unknown, |(key_id, key_name, _, client_id)| {
+                    KeyLookup::Found(Principal::ClientKey {
+                        key_id,
+                        key_name,
+                        scope: if client_id == 0 {
+                            ClientScope::AllClients
+                        } else {
+                            ClientScope::Client(client_id)
+                        },
+                    })
+                }))
+        }
+        KeyGeneration::UserTied => {
+            let rows: Vec<Row> = conn
+                .exec(user_key_sql(schema.features.permission_type), (secret,))
+                .await?;
+            for row in rows {
+                let key = UserKeyRow::from_row(row)?;
+                if key.secret.as_bytes() == secret.as_bytes() {
+                    return Ok(key.into_lookup());
+                }
+            }
+            Ok(KeyLookup::Unknown)
+        }
+    }
+}
+
+struct UserKeyRow {
+    key_id: i64,
+    key_name: String,
+    secret: String,
+    key_user_id: i64,
+    user_id: Option<i64>,
+    user_name: Option<String>,
+    user_type: Option<i64>,
+    user_status: Option<i64>,
+    archived: Option<bool>,
+    is_admin: i64,
+    support_level: Option<i64>,
+    allow: Option<String>,
+    deny: Option<String>,
+}
+
+impl UserKeyRow {
+    fn from_row(mut r: Row) -> Result<Self, mysql_async::Error> {
+        Ok(UserKeyRow {
+            key_id: take(&mut r, 0)?,
+            key_name: take(&mut r, 1)?,
+            secret: take(&mut r, 2)?,
+            key_user_id: take(&mut r, 3)?,
+            user_id: take(&mut r, 4)?,
+            user_name: take(&mut r, 5)?,
+            user_type: take(&mut r, 6)?,
+            user_status: take(&mut r, 7)?,
+            archived: take(&mut r, 8)?,
+            is_admin: take(&mut r, 9)?,
+            support_level: take(&mut r, 10)?,
+            allow: take(&mut r, 11)?,
+            deny: take(&mut r, 12)?,
+        })
+    }
+
+    /// enforce_api_rbac.php: the key must name a user that exists, is an
+    /// agent (user_type 1), active (user_status 1) and not archived.
+    fn into_lookup(self) -> KeyLookup {
+        if self.key_user_id == 0 {
+            return KeyLookup::Refused(NOT_TIED_TO_USER);
+        }
+        let valid = self.user_id.is_some()
+            && self.user_type == Some(1)
+            && self.user_status == Some(1)
+            && self.archived == Some(false);
+        if !valid {
+            return KeyLookup::Refused(USER_INVALID);
+        }
+        let ids = |list: Option<String>| -> Vec<i64> {
+            list.unwrap_or_default()
+                .split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect()
+        };
+        let is_admin = self.is_admin == 1;
+        KeyLookup::Found(Principal::UserKey {
+            key_id: self.key_id,
+            key_name: self.key_name,
+            user: KeyUser {
+                user_id: self.key_user_id,
+                name: self.user_name.unwrap_or_default(),
+                is_admin,
+                support_level: self.support_level.unwrap_or(0),
+                scope: if is_admin {
+                    ClientScope::AllClients
+                } else {
+                    ClientScope::from_lists(ids(self.allow), ids(self.deny))
+                },
             },
-        }))
+        })
+    }
 }
 
 /// The `logs` row validate_api_key.php writes for an unknown or expired key.

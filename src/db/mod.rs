@@ -5,9 +5,11 @@ pub mod create;
 pub mod keys;
 pub mod replies;
 pub mod schema;
+pub mod sla;
 pub mod text;
 
-use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::prelude::FromValue;
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row};
 
 /// A pool for `opts`, holding at most `max` connections.
 ///
@@ -21,4 +23,17 @@ pub fn build_pool(opts: Opts, max: usize) -> Pool {
         .with_constraints(constraints)
         .with_reset_connection(false);
     Pool::new(OptsBuilder::from_opts(opts).pool_opts(pool_opts))
+}
+
+/// Column `i` of `row` as `T`, or an error naming the column.
+pub(crate) fn take<T: FromValue>(row: &mut Row, i: usize) -> Result<T, mysql_async::Error> {
+    match row.take_opt::<T, usize>(i) {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(mysql_async::Error::Other(
+            format!("column {i} of a query: {e}").into(),
+        )),
+        None => Err(mysql_async::Error::Other(
+            format!("column {i} missing from a query").into(),
+        )),
+    }
 }

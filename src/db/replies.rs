@@ -15,10 +15,12 @@ pub enum ReplyFilter {
     All,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReadRequest {
     pub filter: ReplyFilter,
     pub scope: ClientScope,
+    /// A `client_id` parameter narrowing the read further.
+    pub narrow_to_client: Option<i64>,
     pub include_archived: bool,
     pub limit: u64,
     pub offset: u64,
@@ -49,25 +51,29 @@ const SELECT: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_su
 pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
     let mut sql = String::with_capacity(SELECT.len() + 200);
     sql.push_str(SELECT);
-    let mut conditions: Vec<&str> = Vec::with_capacity(3);
+    let mut conditions: Vec<String> = Vec::with_capacity(4);
     let mut params: Vec<Value> = Vec::with_capacity(5);
     match req.filter {
         ReplyFilter::Reply(id) => {
-            conditions.push("tr.ticket_reply_id = ?");
+            conditions.push("tr.ticket_reply_id = ?".into());
             params.push(id.into());
         }
         ReplyFilter::Ticket(id) => {
-            conditions.push("tr.ticket_reply_ticket_id = ?");
+            conditions.push("tr.ticket_reply_ticket_id = ?".into());
             params.push(id.into());
         }
         ReplyFilter::All => {}
     }
-    if let Some(client_id) = req.scope.client_id() {
-        conditions.push("t.ticket_client_id = ?");
+    if let Some((condition, ids)) = req.scope.sql_condition("t.ticket_client_id") {
+        conditions.push(condition);
+        params.extend(ids.into_iter().map(Value::from));
+    }
+    if let Some(client_id) = req.narrow_to_client {
+        conditions.push("t.ticket_client_id = ?".into());
         params.push(client_id.into());
     }
     if !req.include_archived {
-        conditions.push("tr.ticket_reply_archived_at IS NULL");
+        conditions.push("tr.ticket_reply_archived_at IS NULL".into());
     }
     for (i, condition) in conditions.iter().enumerate() {
         sql.push_str(if i == 0 { " WHERE " } else { " AND " });

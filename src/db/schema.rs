@@ -86,6 +86,88 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// What user-tied keys (database 2.4.7+) additionally need: the key's user,
+/// role and client lists (ITFlow api/v1/enforce_api_rbac.php).
+const REQUIRED_USER_TIED: &[(&str, &[&str])] = &[
+    ("api_keys", &["api_key_user_id"]),
+    (
+        "users",
+        &[
+            "user_type",
+            "user_status",
+            "user_archived_at",
+            "user_role_id",
+        ],
+    ),
+    ("user_roles", &["role_id", "role_is_admin"]),
+    ("modules", &["module_id", "module_name"]),
+    (
+        "user_role_permissions",
+        &["user_role_id", "module_id", "user_role_permission_level"],
+    ),
+    ("user_client_permissions", &["user_id", "client_id"]),
+];
+
+/// The SLA machinery of ITFlow 2.5+ (functions/sla.php): all of it, or
+/// replyd leaves SLA columns alone.
+const SLA_PARTS: &[(&str, &[&str])] = &[
+    (
+        "tickets",
+        &[
+            "ticket_sla_id",
+            "ticket_archived_at",
+            "ticket_response_due_at",
+            "ticket_resolution_due_at",
+            "ticket_response_sla_met",
+            "ticket_resolution_sla_met",
+            "ticket_resolution_sla_alert_stage",
+            "ticket_created_at",
+        ],
+    ),
+    ("slas", &["sla_id", "sla_resolution_minutes"]),
+    (
+        "sla_history",
+        &[
+            "sla_history_id",
+            "sla_history_started_at",
+            "sla_history_ended_at",
+            "sla_history_minutes",
+            "sla_history_ticket_id",
+        ],
+    ),
+    ("ticket_statuses", &["ticket_status_pauses_sla"]),
+    (
+        "settings",
+        &[
+            "config_business_days",
+            "config_business_hours_start",
+            "config_business_hours_end",
+        ],
+    ),
+];
+
+const TICKET_HISTORY: &[(&str, &[&str])] = &[(
+    "ticket_history",
+    &[
+        "ticket_history_status",
+        "ticket_history_description",
+        "ticket_history_created_at",
+        "ticket_history_ticket_id",
+    ],
+)];
+
+/// Optional parts replyd uses when present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// `ticket_history` (the per-ticket trail of agent/ticket.php).
+    pub ticket_history: bool,
+    /// SLA columns, `slas`, `sla_history`, business hours.
+    pub sla: bool,
+    /// `user_client_permissions.permission_type` (allow/deny, 2.4.6+);
+    /// without it every row is an allow.
+    pub permission_type: bool,
+}
+
 /// How `api_keys` grants access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyGeneration {
@@ -110,6 +192,20 @@ pub struct SchemaInfo {
     pub database: String,
     pub itflow_version: String,
     pub key_generation: KeyGeneration,
+    pub features: Features,
+}
+
+impl fmt::Display for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        write!(
+            f,
+            "ticket_history: {}, SLA clock: {}, client allow/deny lists: {}",
+            yes(self.ticket_history),
+            yes(self.sla),
+            yes(self.permission_type)
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,10 +220,6 @@ pub enum SchemaError {
         "database `{database}` lacks what replyd needs ({missing}); point replyd at an ITFlow database of version 2.4.4 or later"
     )]
     Missing { database: String, missing: String },
-    #[error(
-        "database `{0}` uses user-tied API keys (ITFlow database 2.4.7 or later), which this replyd does not serve yet: it needs api_keys.api_key_client_id"
-    )]
-    UnsupportedGeneration(String),
     #[error("table settings of database `{0}` has no row for company 1; is ITFlow set up?")]
     NoSettingsRow(String),
 }
@@ -162,37 +254,43 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
     }
     let has = |t: &str, c: &str| present.get(t).is_some_and(|cols| cols.contains(c));
 
-    let mut missing = Vec::new();
-    for (table, columns) in REQUIRED {
-        if !present.contains_key(*table) {
-            missing.push(format!("table {table}"));
-            continue;
-        }
-        for column in *columns {
-            if !has(table, column) {
-                missing.push(format!("column {table}.{column}"));
+    let missing_of = |parts: &[(&str, &[&str])]| -> Vec<String> {
+        let mut missing = Vec::new();
+        for (table, columns) in parts {
+            if !present.contains_key(*table) {
+                missing.push(format!("table {table}"));
+                continue;
+            }
+            for column in *columns {
+                if !has(table, column) {
+                    missing.push(format!("column {table}.{column}"));
+                }
             }
         }
-    }
+        missing
+    };
+
+    let mut missing = missing_of(REQUIRED);
+    let key_generation = if has("api_keys", "api_key_client_id") {
+        KeyGeneration::ClientScoped
+    } else if has("api_keys", "api_key_user_id") {
+        missing.extend(missing_of(REQUIRED_USER_TIED));
+        KeyGeneration::UserTied
+    } else {
+        missing.push("column api_keys.api_key_client_id or api_keys.api_key_user_id".into());
+        KeyGeneration::ClientScoped
+    };
     if !missing.is_empty() {
         return Err(SchemaError::Missing {
             database,
             missing: missing.join(", "),
         });
     }
-    let key_generation = if has("api_keys", "api_key_client_id") {
-        KeyGeneration::ClientScoped
-    } else if has("api_keys", "api_key_user_id") {
-        KeyGeneration::UserTied
-    } else {
-        return Err(SchemaError::Missing {
-            database,
-            missing: "column api_keys.api_key_client_id".into(),
-        });
+    let features = Features {
+        ticket_history: missing_of(TICKET_HISTORY).is_empty(),
+        sla: missing_of(SLA_PARTS).is_empty(),
+        permission_type: has("user_client_permissions", "permission_type"),
     };
-    if key_generation == KeyGeneration::UserTied {
-        return Err(SchemaError::UnsupportedGeneration(database));
-    }
     let itflow_version: Option<String> = conn
         .query_first("SELECT config_current_database_version FROM settings WHERE company_id = 1")
         .await
@@ -203,5 +301,6 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
         database,
         itflow_version,
         key_generation,
+        features,
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod principal;
 pub mod reply;
+pub mod sla;
 
 pub use principal::{ClientScope, Principal};
 pub use reply::{NewReply, ReplyType, StatusChange, TimeWorked};

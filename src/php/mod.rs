@@ -10,4 +10,4 @@ pub mod sanitize;
 
 pub use intval::intval;
 pub use json::to_json_bytes;
-pub use sanitize::{sanitize_input, truncate_bytes};
+pub use sanitize::{html_special_chars, sanitize_input, truncate_bytes};

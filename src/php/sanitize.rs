@@ -89,6 +89,24 @@ pub fn sanitize_input(s: &str) -> String {
     strip_tags(s).trim_matches(is_php_trim).to_string()
 }
 
+/// PHP `htmlspecialchars($s)` (PHP 8.1+ defaults: ENT_QUOTES): ITFlow runs
+/// API key names through `htmlentities()` before putting them in logs; for
+/// the ASCII names keys have, both give the same text.
+pub fn html_special_chars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#039;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Cut `s` to at most `max_bytes` bytes on a character boundary (ITFlow's
 /// `logAction()` applies `substr($description, 0, 1000)`; replyd never splits
 /// a UTF-8 sequence, which PHP would and MariaDB would then refuse).
@@ -131,6 +149,14 @@ mod tests {
     fn sanitize_input_trims_like_php() {
         assert_eq!(sanitize_input("  <i>Oracle</i> Admin \n"), "Oracle Admin");
         assert_eq!(sanitize_input("\u{a0}x"), "\u{a0}x");
+    }
+
+    #[test]
+    fn html_special_chars_matches_php() {
+        assert_eq!(
+            html_special_chars(r#"R&D <bot> "x" 'y'"#),
+            "R&amp;D &lt;bot&gt; &quot;x&quot; &#039;y&#039;"
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 struct Case {
     description: String,
+    /// Only for this API-key generation: "client-keys" or "user-keys".
+    #[serde(default)]
+    generation: Option<String>,
     /// SQL run after the standard seed.
     #[serde(default)]
     seed: String,
@@ -51,6 +54,18 @@ struct DbCheck {
 
 async fn run_case(name: &str, case: Case) -> Result<(), String> {
     let db = TestDb::seeded().await;
+    let generation = if db.user_keys {
+        "user-keys"
+    } else {
+        "client-keys"
+    };
+    if case.generation.as_deref().is_some_and(|g| g != generation) {
+        eprintln!(
+            "{name}: for {} databases only, skipped",
+            case.generation.unwrap()
+        );
+        return Ok(());
+    }
     if !case.seed.trim().is_empty() {
         db.exec_script(&case.seed).await;
     }

@@ -34,17 +34,40 @@ fn s(v: &str) -> Option<String> {
     Some(v.to_string())
 }
 
+/// The description of the (last) `Reply` log row.
+async fn reply_log(app: &TestApp) -> Option<String> {
+    app.db
+        .value("SELECT log_description FROM logs WHERE log_action = 'Reply' ORDER BY log_id DESC LIMIT 1")
+        .await
+}
+
+/// The `Reply` log text for a reply by `key` on `ticket` ("TCK-1 -
+/// Subject"): ITFlow 2.4.4's agent text with `<key> (API)` as the actor for
+/// first-generation keys, ITFlow 2.6.7's API text for user-tied keys.
+fn expected_reply_log(app: &TestApp, key: &str, ticket: &str, kind: &str) -> Option<String> {
+    Some(if app.db.user_keys {
+        let (number, subject) = ticket.split_once(" - ").unwrap();
+        format!("Added a {kind} reply to ticket {number} - {subject} via API ({key})")
+    } else {
+        format!("{key} (API) replied to ticket {ticket} and was a {kind} reply")
+    })
+}
+
 #[tokio::test]
 async fn an_internal_reply_by_default_with_the_agent_uis_rows() {
     let app = spawn_app().await;
     app.create("ticket_id=1&ticket_reply=Hello+%3Cb%3Ethere%3C%2Fb%3E")
         .await
         .assert(200, &created(8));
+    // First-generation keys write as legacy_author_user_id (0 here); a
+    // user-tied key writes as its user (the global key's user is Oracle
+    // Admin, user 1, who opened ticket 1).
+    let author = if app.db.user_keys { "1" } else { "0" };
     assert_eq!(
         app.db
             .rows("SELECT ticket_reply, ticket_reply_type, ticket_reply_time_worked, ticket_reply_by, ticket_reply_ticket_id, ticket_reply_archived_at FROM ticket_replies WHERE ticket_reply_id = 8")
             .await,
-        vec![vec![s("Hello <b>there</b>"), s("Internal"), s("00:00:00"), s("0"), s("1"), None]]
+        vec![vec![s("Hello <b>there</b>"), s("Internal"), s("00:00:00"), s(author), s("1"), None]]
     );
     assert_eq!(
         app.db
@@ -52,48 +75,90 @@ async fn an_internal_reply_by_default_with_the_agent_uis_rows() {
             .await,
         vec![vec![s("2"), s("1"), None, None]]
     );
-    assert_eq!(
-        app.db
-            .rows("SELECT notification_type, notification, notification_action, notification_client_id, notification_user_id, notification_dismissed_at FROM notifications ORDER BY notification_id")
-            .await,
+    let note = |actor: &str, what: &str, user: &str| {
         vec![
-            vec![
-                s("Ticket"),
-                s("Global key (API) updated Ticket TCK-1 - Subject: Printer not working that is assigned to you"),
-                s("/agent/ticket.php?ticket_id=1&client_id=1"),
-                s("1"),
-                s("2"),
-                None
-            ],
-            vec![
-                s("Ticket"),
-                s("Global key (API) updated Ticket TCK-1 - Subject: Printer not working that you opened"),
-                s("/agent/ticket.php?ticket_id=1&client_id=1"),
-                s("1"),
-                s("1"),
-                None
-            ],
-        ]
-    );
-    assert_eq!(
-        app.db
-            .rows("SELECT log_type, log_action, log_description, log_ip, log_user_agent, log_client_id, log_user_id, log_entity_id FROM logs")
-            .await,
-        vec![vec![
             s("Ticket"),
-            s("Reply"),
-            s("Global key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply"),
+            Some(format!(
+                "{actor} updated Ticket TCK-1 - Subject: Printer not working that {what}"
+            )),
+            s("/agent/ticket.php?ticket_id=1&client_id=1"),
+            s("1"),
+            s(user),
+            None,
+        ]
+    };
+    let notifications = app
+        .db
+        .rows("SELECT notification_type, notification, notification_action, notification_client_id, notification_user_id, notification_dismissed_at FROM notifications ORDER BY notification_id")
+        .await;
+    let logs = app
+        .db
+        .rows("SELECT log_type, log_action, log_description, log_ip, log_user_agent, log_client_id, log_user_id, log_entity_id FROM logs ORDER BY log_id")
+        .await;
+    let log = |t: &str, a: &str, d: &str, user: &str, entity: &str| {
+        vec![
+            s(t),
+            s(a),
+            s(d),
             s("127.0.0.1"),
             s("replyd-tests/1.0"),
             s("1"),
-            s("0"),
-            s("1")
-        ]]
-    );
+            s(user),
+            s(entity),
+        ]
+    };
+    if app.db.user_keys {
+        assert_eq!(
+            notifications,
+            vec![note("Oracle Admin", "is assigned to you", "2")]
+        );
+        // ITFlow 2.6.7's API texts (api/v1/ticket_replies/create.php).
+        assert_eq!(
+            logs,
+            vec![
+                log(
+                    "Ticket",
+                    "Reply",
+                    "Added a Internal reply to ticket TCK-1 - Printer not working via API (Global key)",
+                    "1",
+                    "1"
+                ),
+                log(
+                    "API",
+                    "Success",
+                    "Added a Internal reply to ticket TCK-1 via API (Global key)",
+                    "1",
+                    "0"
+                ),
+            ]
+        );
+        assert_eq!(app.db.count("ticket_history").await, 0);
+    } else {
+        assert_eq!(
+            notifications,
+            vec![
+                note("Global key (API)", "is assigned to you", "2"),
+                note("Global key (API)", "you opened", "1"),
+            ]
+        );
+        assert_eq!(
+            logs,
+            vec![log(
+                "Ticket",
+                "Reply",
+                "Global key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply",
+                "0",
+                "1"
+            )]
+        );
+    }
 }
 
 #[tokio::test]
 async fn the_legacy_author_is_the_replies_author_and_the_actor() {
+    if client_keys_only("legacy_author_user_id applies to first-generation keys") {
+        return;
+    }
     let app = spawn_app_with(|s| s.legacy_author_user_id = 1).await;
     app.create("ticket_id=1&ticket_reply=From+Oracle")
         .await
@@ -136,6 +201,9 @@ async fn the_legacy_author_is_the_replies_author_and_the_actor() {
 
 #[tokio::test]
 async fn a_legacy_author_naming_no_user_falls_back_to_the_key_name() {
+    if client_keys_only("legacy_author_user_id applies to first-generation keys") {
+        return;
+    }
     let app = spawn_app_with(|s| s.legacy_author_user_id = 99).await;
     app.create("ticket_id=5&ticket_reply=x")
         .await
@@ -171,8 +239,8 @@ async fn public_reply_type_1_is_public_and_stamps_the_first_response() {
         s("1")
     );
     assert_eq!(
-        app.db.value("SELECT log_description FROM logs").await,
-        s("Global key (API) replied to ticket TCK-1 - Printer not working and was a Public reply")
+        reply_log(&app).await,
+        expected_reply_log(&app, "Global key", "TCK-1 - Printer not working", "Public")
     );
     // A later public reply leaves the first response alone.
     app.db
@@ -269,18 +337,53 @@ async fn a_status_only_json_call_resolves_the_ticket() {
             .await,
         vec![vec![s("4"), s("1"), None]]
     );
-    assert_eq!(
-        app.db.rows("SELECT log_action, log_description, log_client_id, log_entity_id FROM logs ORDER BY log_id").await,
-        vec![
-            vec![s("Resolved"), s("Global key (API) resolved Ticket ticket ID 1"), s("1"), s("1")],
+    let logs = app
+        .db
+        .rows("SELECT log_action, log_description, log_client_id, log_entity_id FROM logs ORDER BY log_id")
+        .await;
+    if app.db.user_keys {
+        assert_eq!(
+            logs,
             vec![
-                s("Reply"),
-                s("Global key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply"),
-                s("1"),
-                s("1")
-            ],
-        ]
-    );
+                vec![
+                    s("Resolved"),
+                    s("Resolved ticket TCK-1 via API (Global key)"),
+                    s("1"),
+                    s("1")
+                ],
+                vec![
+                    s("Success"),
+                    s("Set the status of ticket TCK-1 to Resolved via API (Global key)"),
+                    s("1"),
+                    s("0")
+                ],
+            ]
+        );
+        assert_eq!(
+            app.db.rows("SELECT ticket_history_status, ticket_history_description, ticket_history_ticket_id FROM ticket_history").await,
+            vec![vec![s("Resolved"), s("Resolved via the API (Global key)"), s("1")]]
+        );
+    } else {
+        assert_eq!(
+            logs,
+            vec![
+                vec![
+                    s("Resolved"),
+                    s("Global key (API) resolved Ticket ticket ID 1"),
+                    s("1"),
+                    s("1")
+                ],
+                vec![
+                    s("Reply"),
+                    s(
+                        "Global key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply"
+                    ),
+                    s("1"),
+                    s("1")
+                ],
+            ]
+        );
+    }
     // No reply, no notifications (the agent handler notifies on replies).
     assert_eq!(app.db.count("notifications").await, 0);
 
@@ -356,13 +459,18 @@ async fn missing_ticket_id_and_nothing_to_do_are_refused() {
 async fn tickets_outside_the_keys_scope_are_not_found() {
     let app = spawn_app().await;
     let acme = |q: &str| format!("api_key={ACME_KEY}&{q}");
-    // Globex's ticket, the client-less ticket, a missing ticket.
-    for q in [
+    // Globex's ticket, a missing ticket, and for a first-generation client
+    // key the client-less ticket (a user with an allow list may reply there,
+    // as the agent UI lets them).
+    let mut outside = vec![
         "ticket_id=2&ticket_reply=x",
-        "ticket_id=5&ticket_reply=x",
         "ticket_id=999&ticket_reply=x",
         "ticket_id=2&status=3",
-    ] {
+    ];
+    if !app.db.user_keys {
+        outside.push("ticket_id=5&ticket_reply=x");
+    }
+    for q in outside {
         app.post_form(CREATE, &acme(q))
             .await
             .assert(200, &refused(NOT_FOUND));
@@ -381,9 +489,9 @@ async fn tickets_outside_the_keys_scope_are_not_found() {
         .assert(200, &created(9));
     assert_eq!(
         app.db
-            .value("SELECT log_description FROM logs ORDER BY log_id DESC LIMIT 1")
+            .value("SELECT log_description FROM logs WHERE log_action = 'Reply' ORDER BY log_id DESC LIMIT 1")
             .await,
-        s("Acme key (API) replied to ticket TCK-1 - Printer not working and was a Internal reply")
+        expected_reply_log(&app, "Acme key", "TCK-1 - Printer not working", "Internal")
     );
 }
 
@@ -476,8 +584,8 @@ async fn log_and_notification_texts_use_sanitized_ticket_fields() {
         .await
         .assert(200, &created(8));
     assert_eq!(
-        app.db.value("SELECT log_description FROM logs").await,
-        s("Global key (API) replied to ticket TCK-1 - Bold & co and was a Internal reply")
+        reply_log(&app).await,
+        expected_reply_log(&app, "Global key", "TCK-1 - Bold & co", "Internal")
     );
 }
 

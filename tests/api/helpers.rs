@@ -26,17 +26,24 @@ pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The schema under test: REPLYD_TEST_SCHEMA names an ITFlow dump, else the
-/// project's own fixture DDL.
+/// The schema under test, from REPLYD_TEST_SCHEMA: unset or `fixture` for
+/// the project's fixture DDL (first-generation keys), `fixture-user-keys`
+/// for the fixture with ITFlow 2.4.7–2.6.7's changes, or the path of an
+/// ITFlow schema dump.
 pub fn schema_sql() -> String {
-    let path = std::env::var("REPLYD_TEST_SCHEMA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_path("compat-tests/fixtures/schema.sql"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    let read = |rel: &str| std::fs::read_to_string(repo_path(rel)).unwrap();
+    match std::env::var("REPLYD_TEST_SCHEMA").as_deref() {
+        Err(_) | Ok("") | Ok("fixture") => read("compat-tests/fixtures/schema.sql"),
+        Ok("fixture-user-keys") => {
+            read("compat-tests/fixtures/schema.sql")
+                + &read("compat-tests/fixtures/schema-user-keys.sql")
+        }
+        Ok(path) => std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}")),
+    }
 }
 
-pub fn seed_sql() -> String {
-    std::fs::read_to_string(repo_path("compat-tests/fixtures/seed.sql")).unwrap()
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(repo_path(&format!("compat-tests/fixtures/{name}"))).unwrap()
 }
 
 /// A scratch database, dropped when this value is dropped.
@@ -44,6 +51,8 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: Pool,
+    /// The schema has user-tied API keys (ITFlow 2.4.7+).
+    pub user_keys: bool,
 }
 
 impl TestDb {
@@ -72,14 +81,35 @@ impl TestDb {
         admin.disconnect().await.unwrap();
         let url = format!("{server}/{name}");
         let pool = Pool::new(Opts::from_url(&url).unwrap());
-        TestDb { name, url, pool }
+        TestDb {
+            name,
+            url,
+            pool,
+            user_keys: false,
+        }
     }
 
     /// The schema under test plus the standard seed.
+    /// and the keys of its generation.
     pub async fn seeded() -> TestDb {
-        let db = TestDb::empty().await;
+        let mut db = TestDb::empty().await;
         db.exec_script(&schema_sql()).await;
-        db.exec_script(&seed_sql()).await;
+        db.user_keys = db
+            .value(&format!(
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' \
+                 AND TABLE_NAME = 'api_keys' AND COLUMN_NAME = 'api_key_user_id'",
+                db.name
+            ))
+            .await
+            .as_deref()
+            == Some("1");
+        db.exec_script(&fixture("seed.sql")).await;
+        db.exec_script(&fixture(if db.user_keys {
+            "seed-user-keys.sql"
+        } else {
+            "seed-client-keys.sql"
+        }))
+        .await;
         db
     }
 
@@ -286,4 +316,15 @@ impl TestApp {
         self.post_form(CREATE, &format!("api_key={GLOBAL_KEY}&{form}"))
             .await
     }
+}
+
+/// True, with a note, when the schema under test has user-tied keys and a
+/// test about first-generation keys therefore does not apply.
+pub fn client_keys_only(why: &str) -> bool {
+    let user_keys =
+        matches!(std::env::var("REPLYD_TEST_SCHEMA").as_deref(), Ok(s) if s.contains("user-keys"));
+    if user_keys {
+        eprintln!("not run on a schema with user-tied keys: {why}");
+    }
+    user_keys
 }

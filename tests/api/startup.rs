@@ -28,19 +28,22 @@ async fn refuses_to_start_without_a_needed_column() {
 }
 
 #[tokio::test]
-async fn refuses_user_tied_keys_with_a_clear_message() {
-    let db = TestDb::seeded().await;
-    db.exec_script("ALTER TABLE api_keys DROP COLUMN api_key_client_id, ADD COLUMN api_key_user_id int(11) NOT NULL DEFAULT 0")
-        .await;
+async fn refuses_user_tied_keys_without_roles() {
+    let db = TestDb::empty().await;
+    db.exec_script(&schema_sql()).await;
+    db.exec_script(
+        "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS api_key_user_id int(11) NOT NULL DEFAULT 0; \
+         ALTER TABLE api_keys DROP COLUMN IF EXISTS api_key_client_id; \
+         DROP TABLE IF EXISTS user_roles; \
+         INSERT INTO settings (company_id, config_current_database_version) VALUES (1, '2.4.7')",
+    )
+    .await;
     let err = build_error(&db).await;
-    assert!(
-        err.contains("uses user-tied API keys (ITFlow database 2.4.7 or later)"),
-        "{err}"
-    );
+    assert!(err.contains("table user_roles"), "{err}");
 }
 
 #[tokio::test]
-async fn refuses_the_real_2_6_7_dump_when_present() {
+async fn check_reads_the_real_2_6_7_dump_when_present() {
     let dump = repo_path("../shared/itflow-schema/user-keys-2.6.7.sql");
     let Ok(sql) = std::fs::read_to_string(&dump) else {
         eprintln!("skipped: {} not present", dump.display());
@@ -52,8 +55,15 @@ async fn refuses_the_real_2_6_7_dump_when_present() {
         "INSERT INTO settings (company_id, config_current_database_version) VALUES (1, '2.6.7')",
     )
     .await;
-    let err = build_error(&db).await;
-    assert!(err.contains("uses user-tied API keys"), "{err}");
+    let r = run(replyd().arg("--check").env("REPLYD_DATABASE_URL", &db.url));
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "ITFlow database version: 2.6.7\nAPI keys: user-tied keys (api_keys.api_key_user_id)\noptional parts: ticket_history: yes, SLA clock: yes, client allow/deny lists: yes\n"
+        ),
+        "{}",
+        r.stdout
+    );
 }
 
 fn replyd() -> Command {
@@ -88,13 +98,31 @@ async fn check_reports_version_and_generation() {
     let db = TestDb::seeded().await;
     let r = run(replyd().arg("--check").env("REPLYD_DATABASE_URL", &db.url));
     assert!(r.ok, "{}", r.stderr);
-    assert_eq!(
-        r.stdout,
-        format!(
-            "database: {}\nITFlow database version: 2.4.4\nAPI keys: client-scoped keys (api_keys.api_key_client_id)\nschema: every table and column replyd needs is present\n",
-            db.name
-        )
+    let keys = if db.user_keys {
+        "user-tied keys (api_keys.api_key_user_id)"
+    } else {
+        "client-scoped keys (api_keys.api_key_client_id)"
+    };
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", r.stdout);
+    assert_eq!(lines[0], format!("database: {}", db.name));
+    assert_eq!(lines[1], "ITFlow database version: 2.4.4");
+    assert_eq!(lines[2], format!("API keys: {keys}"));
+    assert!(
+        lines[3].starts_with("optional parts: ticket_history: "),
+        "{}",
+        lines[3]
     );
+    assert_eq!(
+        lines[4],
+        "schema: every table and column replyd needs is present"
+    );
+    if db.user_keys {
+        assert_eq!(
+            lines[3],
+            "optional parts: ticket_history: yes, SLA clock: yes, client allow/deny lists: yes"
+        );
+    }
 }
 
 #[tokio::test]
