@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The full check, as CI runs it: formatting, clippy, then unit and
 # integration tests against MariaDB (started privately when none answers),
-# first on replyd's fixture schema, then on ITFlow's real 2.4.4 dump when
-# ../shared/itflow-schema/ is present. Stops at the first failure.
+# on replyd's fixture schema for each API-key generation, then on ITFlow's
+# real 2.4.4 and 2.6.7 dumps when ../shared/itflow-schema/ is present. Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/db.sh
@@ -11,6 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 legacy_dump=../shared/itflow-schema/legacy-keys-2.4.4.sql
+user_keys_dump=../shared/itflow-schema/user-keys-2.6.7.sql
 schemas_run=()
 
 step "cargo fmt --all -- --check"
@@ -27,14 +28,23 @@ step "cargo test --all-targets   (schema: replyd's fixture DDL, compat-tests/fix
 env -u REPLYD_TEST_SCHEMA cargo test --all-targets
 schemas_run+=("fixture DDL (compat-tests/fixtures/schema.sql): all targets")
 
-if [ -f "$legacy_dump" ]; then
-    legacy_abs="$(cd "$(dirname "$legacy_dump")" && pwd)/$(basename "$legacy_dump")"
-    step "cargo test --test api   (schema: ITFlow 2.4.4 dump, $legacy_abs)"
-    REPLYD_TEST_SCHEMA=$legacy_abs cargo test --test api
-    schemas_run+=("ITFlow 2.4.4 dump ($legacy_abs): --test api")
-else
-    step "SKIPPED: integration tests on ITFlow's 2.4.4 dump ($legacy_dump not found)"
-fi
+step "cargo test --test api   (schema: fixture DDL with ITFlow 2.4.7-2.6.7's changes, user-tied keys)"
+REPLYD_TEST_SCHEMA=fixture-user-keys cargo test --test api
+schemas_run+=("fixture DDL + compat-tests/fixtures/schema-user-keys.sql: --test api")
+
+# ITFlow's real dumps, when ../shared is beside the checkout. Creating their
+# ~140 tables per test is bound by the server's disk syncs, not by CPU, so
+# more test threads than cores shorten these runs.
+for dump in "$legacy_dump" "$user_keys_dump"; do
+    if [ -f "$dump" ]; then
+        dump_abs="$(cd "$(dirname "$dump")" && pwd)/$(basename "$dump")"
+        step "cargo test --test api   (schema: ITFlow dump $dump_abs)"
+        REPLYD_TEST_SCHEMA=$dump_abs cargo test --test api -- --test-threads=6
+        schemas_run+=("ITFlow dump $dump_abs: --test api")
+    else
+        step "SKIPPED: integration tests on $dump (not found)"
+    fi
+done
 
 step "All checks passed. Test runs, by schema:"
 printf '    - %s\n' "${schemas_run[@]}"

@@ -8,3 +8,4 @@ mod create;
 mod helpers;
 mod read;
 mod startup;
+mod user_keys;
