@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
+    "itflow_base_url",
     "listen",
     "database_url",
     "itflow_root",
@@ -36,6 +37,10 @@ pub struct Settings {
     /// ITFlow install whose config.php holds the database settings, used
     /// when `database_url` is not set. Env: REPLYD_ITFLOW_ROOT.
     pub itflow_root: Option<PathBuf>,
+    /// ITFlow's address as in its config.php `$config_base_url` (host and
+    /// path, no scheme), for the portal link in queued reply emails. Read
+    /// from `itflow_root`'s config.php when unset. Env: REPLYD_ITFLOW_BASE_URL.
+    pub itflow_base_url: Option<String>,
     /// `users.user_id` recorded as author of replies written with a
     /// first-generation key (which belongs to no user). 0: nobody.
     pub legacy_author_user_id: u32,
@@ -55,6 +60,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8091".into(),
             database_url: None,
             itflow_root: None,
+            itflow_base_url: None,
             legacy_author_user_id: 0,
             max_body_bytes: 1024 * 1024,
             max_page_size: 1000,
@@ -84,6 +90,21 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// `itflow_base_url`, else `$config_base_url` from ITFlow's config.php,
+    /// else empty.
+    pub fn base_url(&self) -> String {
+        if let Some(url) = &self.itflow_base_url {
+            return url.clone();
+        }
+        self.itflow_root
+            .as_deref()
+            .and_then(|root| std::fs::read_to_string(root.join("config.php")).ok())
+            .and_then(|text| {
+                crate::php::config_php::php_string_assignment(&text, "config_base_url")
+            })
+            .unwrap_or_default()
+    }
+
     /// Load from `path` (must exist) or, without one, from
     /// `config/replyd.toml` when present; `REPLYD_*` variables win.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {

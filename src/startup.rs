@@ -12,6 +12,8 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
     pub schema: SchemaInfo,
+    /// ITFlow's base URL for links in queued emails.
+    pub itflow_base_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,7 @@ impl Application {
         let port = listener.local_addr().map_err(listen_err)?.port();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
+            itflow_base_url: settings.base_url(),
             settings: settings.clone(),
             schema,
         });

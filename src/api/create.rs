@@ -25,13 +25,18 @@ pub async fn handle(
         &auth.meta,
     )
     .await?;
-    Ok(HttpResponse::Ok()
+    Ok(created(insert_id))
+}
+
+/// The success answer of create_output.php.
+pub fn created(insert_id: u64) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/json")
         .body(to_json_bytes(&CreateOutput {
             success: "True",
             count: "1",
             data: [InsertId { insert_id }],
-        })))
+        }))
 }
 
 /// ITFlow's create_output.php: `count` is the string "1", `insert_id` a

@@ -1,7 +1,7 @@
 //! GET /api/v1/tickets/replies/read.php
 
 use crate::api::auth::authenticate;
-use crate::db::replies::{ReadRequest, ReplyFilter, TextRows, read_replies};
+use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter, TextRows, read_replies};
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
 use crate::startup::AppState;
@@ -32,7 +32,9 @@ pub async fn handle(
         (None, None) => ReplyFilter::All,
     };
     let request = ReadRequest {
+        dialect: ReadDialect::Replies,
         filter,
+        reply_type: None,
         narrow_to_client: auth
             .principal
             .scope()
@@ -53,7 +55,7 @@ pub async fn handle(
 
 /// ITFlow's read_output.php: `{"success":"True","count":N,"data":[...]}`,
 /// `count` a number, each row an object in column order.
-struct ReadOutput<'a>(&'a TextRows);
+pub struct ReadOutput<'a>(pub &'a TextRows);
 
 struct RowOut<'a> {
     columns: &'a [String],

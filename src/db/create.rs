@@ -78,16 +78,20 @@ impl TicketRow {
 
 /// Who writes: the reply's author id and the name logs and notifications
 /// show.
-struct Actor {
-    user_id: i64,
-    name: String,
+pub(crate) struct Actor {
+    pub user_id: i64,
+    pub name: String,
 }
 
 impl Actor {
     /// A user-tied key writes as its user. A first-generation key writes as
     /// `legacy_author_user_id`, named after that user when it exists, else
     /// `<key name> (API)`.
-    fn of(principal: &Principal, legacy_author: u32, author_name: Option<&str>) -> Actor {
+    pub(crate) fn of(
+        principal: &Principal,
+        legacy_author: u32,
+        author_name: Option<&str>,
+    ) -> Actor {
         match principal.user() {
             Some(user) => Actor {
                 user_id: user.user_id,
@@ -313,21 +317,16 @@ pub async fn create_reply(
         )),
     }
     for (log_type, action, description, entity) in &logs {
-        tx.exec_drop(
-            "INSERT INTO logs (log_type, log_action, log_description, log_ip, log_user_agent, \
-             log_created_at, log_client_id, log_user_id, log_entity_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                log_type,
-                action,
-                truncate_bytes(description, 1000),
-                &meta.ip,
-                &meta.user_agent,
-                &now_text,
-                ticket.client_id,
-                actor.user_id,
-                entity,
-            ),
+        insert_log(
+            &mut tx,
+            log_type,
+            action,
+            description,
+            meta,
+            &now_text,
+            ticket.client_id,
+            actor.user_id,
+            *entity,
         )
         .await?;
     }
@@ -387,6 +386,38 @@ async fn notify<Q: Queryable>(
         .await?;
     }
     Ok(())
+}
+
+/// logAudit(): one `logs` row with the request's IP and user agent.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_log<Q: Queryable>(
+    q: &mut Q,
+    log_type: &str,
+    action: &str,
+    description: &str,
+    meta: &RequestMeta,
+    now: &str,
+    client_id: i64,
+    user_id: i64,
+    entity_id: i64,
+) -> Result<(), mysql_async::Error> {
+    q.exec_drop(
+        "INSERT INTO logs (log_type, log_action, log_description, log_ip, log_user_agent, \
+         log_created_at, log_client_id, log_user_id, log_entity_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            log_type,
+            action,
+            truncate_bytes(description, 1000),
+            &meta.ip,
+            &meta.user_agent,
+            now,
+            client_id,
+            user_id,
+            entity_id,
+        ),
+    )
+    .await
 }
 
 /// logTicketHistory(): the entry carries the ticket's status name as it is

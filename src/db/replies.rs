@@ -1,4 +1,4 @@
-//! read.php's one query.
+//! The one query behind both read endpoints.
 
 use crate::db::text::to_php_text;
 use crate::domain::ClientScope;
@@ -15,9 +15,24 @@ pub enum ReplyFilter {
     All,
 }
 
+/// Which API's read.php is answered: they differ in order, paging of a
+/// single reply, and how the author's name is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadDialect {
+    /// `/api/v1/tickets/replies/read.php`: newest first.
+    Replies,
+    /// ITFlow 2.6's own `/api/v1/ticket_replies/read.php`: oldest first, a
+    /// single reply by id with `LIMIT 1`, and `COALESCE(user, contact)` as
+    /// the author's name.
+    TicketReplies,
+}
+
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
+    pub dialect: ReadDialect,
     pub filter: ReplyFilter,
+    /// `Internal`, `Public` or `Client` (ITFlow's `type` filter).
+    pub reply_type: Option<&'static str>,
     pub scope: ClientScope,
     /// A `client_id` parameter narrowing the read further.
     pub narrow_to_client: Option<i64>,
@@ -47,10 +62,23 @@ const SELECT: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_su
      LEFT JOIN users u ON u.user_id = tr.ticket_reply_by AND tr.ticket_reply_type <> 'Client' \
      LEFT JOIN contacts c ON c.contact_id = tr.ticket_reply_by AND tr.ticket_reply_type = 'Client'";
 
-/// Newest first (the agent UI's order), one page.
+/// ITFlow api/v1/ticket_replies/read.php's select: the same columns, the
+/// author named by `COALESCE(u.user_name, c.contact_name)`.
+const SELECT_TICKET_REPLIES: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
+     COALESCE(u.user_name, c.contact_name) AS ticket_reply_by_name \
+     FROM ticket_replies tr \
+     JOIN tickets t ON t.ticket_id = tr.ticket_reply_ticket_id \
+     LEFT JOIN users u ON tr.ticket_reply_type != 'Client' AND u.user_id = tr.ticket_reply_by \
+     LEFT JOIN contacts c ON tr.ticket_reply_type = 'Client' AND c.contact_id = tr.ticket_reply_by";
+
+/// One page of replies in the dialect's order.
 pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
-    let mut sql = String::with_capacity(SELECT.len() + 200);
-    sql.push_str(SELECT);
+    let select = match req.dialect {
+        ReadDialect::Replies => SELECT,
+        ReadDialect::TicketReplies => SELECT_TICKET_REPLIES,
+    };
+    let mut sql = String::with_capacity(select.len() + 200);
+    sql.push_str(select);
     let mut conditions: Vec<String> = Vec::with_capacity(4);
     let mut params: Vec<Value> = Vec::with_capacity(5);
     match req.filter {
@@ -75,13 +103,26 @@ pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, my
     if !req.include_archived {
         conditions.push("tr.ticket_reply_archived_at IS NULL".into());
     }
+    if let Some(kind) = req.reply_type {
+        conditions.push("tr.ticket_reply_type = ?".into());
+        params.push(kind.into());
+    }
     for (i, condition) in conditions.iter().enumerate() {
         sql.push_str(if i == 0 { " WHERE " } else { " AND " });
         sql.push_str(condition);
     }
-    sql.push_str(" ORDER BY tr.ticket_reply_id DESC LIMIT ? OFFSET ?");
-    params.push(req.limit.into());
-    params.push(req.offset.into());
+    match (req.dialect, req.filter) {
+        (ReadDialect::TicketReplies, ReplyFilter::Reply(_)) => sql.push_str(" LIMIT 1"),
+        (dialect, _) => {
+            sql.push_str(if dialect == ReadDialect::Replies {
+                " ORDER BY tr.ticket_reply_id DESC LIMIT ? OFFSET ?"
+            } else {
+                " ORDER BY tr.ticket_reply_id ASC LIMIT ? OFFSET ?"
+            });
+            params.push(req.limit.into());
+            params.push(req.offset.into());
+        }
+    }
 
     let rows: Vec<Row> = pool.get_conn().await?.exec(sql, params).await?;
     let mut out = TextRows::default();

@@ -64,6 +64,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
             "log_client_id",
             "log_user_id",
             "log_entity_id",
+            "log_created_at",
         ],
     ),
     (
@@ -74,6 +75,7 @@ const REQUIRED: &[(&str, &[&str])] = &[
             "notification_action",
             "notification_client_id",
             "notification_user_id",
+            "notification_timestamp",
         ],
     ),
     (
@@ -156,6 +158,47 @@ const TICKET_HISTORY: &[(&str, &[&str])] = &[(
     ],
 )];
 
+/// What queuing ITFlow's public-reply email needs.
+const EMAIL_PARTS: &[(&str, &[&str])] = &[
+    (
+        "email_queue",
+        &[
+            "email_recipient",
+            "email_recipient_name",
+            "email_from",
+            "email_from_name",
+            "email_subject",
+            "email_content",
+            "email_queued_at",
+            "email_cal_str",
+            "email_attachments",
+        ],
+    ),
+    (
+        "settings",
+        &[
+            "config_smtp_provider",
+            "config_ticket_from_name",
+            "config_ticket_from_email",
+        ],
+    ),
+    (
+        "ticket_watchers",
+        &["watcher_name", "watcher_email", "watcher_ticket_id"],
+    ),
+    (
+        "companies",
+        &[
+            "company_id",
+            "company_name",
+            "company_phone",
+            "company_phone_country_code",
+        ],
+    ),
+    ("tickets", &["ticket_url_key", "ticket_contact_id"]),
+    ("contacts", &["contact_email"]),
+];
+
 /// Optional parts replyd uses when present.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Features {
@@ -166,6 +209,8 @@ pub struct Features {
     /// `user_client_permissions.permission_type` (allow/deny, 2.4.6+);
     /// without it every row is an allow.
     pub permission_type: bool,
+    /// `email_queue` and what ITFlow's public-reply email is built from.
+    pub email: bool,
 }
 
 /// How `api_keys` grants access.
@@ -200,10 +245,11 @@ impl fmt::Display for Features {
         let yes = |b: bool| if b { "yes" } else { "no" };
         write!(
             f,
-            "ticket_history: {}, SLA clock: {}, client allow/deny lists: {}",
+            "ticket_history: {}, SLA clock: {}, client allow/deny lists: {}, email queue: {}",
             yes(self.ticket_history),
             yes(self.sla),
-            yes(self.permission_type)
+            yes(self.permission_type),
+            yes(self.email)
         )
     }
 }
@@ -290,6 +336,7 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
         ticket_history: missing_of(TICKET_HISTORY).is_empty(),
         sla: missing_of(SLA_PARTS).is_empty(),
         permission_type: has("user_client_permissions", "permission_type"),
+        email: missing_of(EMAIL_PARTS).is_empty(),
     };
     let itflow_version: Option<String> = conn
         .query_first("SELECT config_current_database_version FROM settings WHERE company_id = 1")

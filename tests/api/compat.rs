@@ -15,9 +15,10 @@ struct Case {
     /// SQL run after the standard seed.
     #[serde(default)]
     seed: String,
-    /// Settings overrides: `legacy_author_user_id`, `max_page_size`.
+    /// Settings overrides: `legacy_author_user_id`, `max_page_size`,
+    /// `itflow_base_url`.
     #[serde(default)]
-    settings: BTreeMap<String, i64>,
+    settings: BTreeMap<String, toml::Value>,
     request: Request,
     response: Response,
     #[serde(default)]
@@ -71,9 +72,14 @@ async fn run_case(name: &str, case: Case) -> Result<(), String> {
     }
     let app = spawn_on(db, |s| {
         for (k, v) in &case.settings {
+            let int = || {
+                v.as_integer()
+                    .unwrap_or_else(|| panic!("{name}: {k} must be a number"))
+            };
             match k.as_str() {
-                "legacy_author_user_id" => s.legacy_author_user_id = *v as u32,
-                "max_page_size" => s.max_page_size = *v as u64,
+                "legacy_author_user_id" => s.legacy_author_user_id = int() as u32,
+                "max_page_size" => s.max_page_size = int() as u64,
+                "itflow_base_url" => s.itflow_base_url = v.as_str().map(str::to_string),
                 other => panic!("{name}: unknown setting {other}"),
             }
         }

@@ -59,7 +59,7 @@ async fn check_reads_the_real_2_6_7_dump_when_present() {
     assert!(r.ok, "{}", r.stderr);
     assert!(
         r.stdout.contains(
-            "ITFlow database version: 2.6.7\nAPI keys: user-tied keys (api_keys.api_key_user_id)\noptional parts: ticket_history: yes, SLA clock: yes, client allow/deny lists: yes\n"
+            "ITFlow database version: 2.6.7\nAPI keys: user-tied keys (api_keys.api_key_user_id)\noptional parts: ticket_history: yes, SLA clock: yes, client allow/deny lists: yes, email queue: yes\n"
         ),
         "{}",
         r.stdout
@@ -120,7 +120,7 @@ async fn check_reports_version_and_generation() {
     if db.user_keys {
         assert_eq!(
             lines[3],
-            "optional parts: ticket_history: yes, SLA clock: yes, client allow/deny lists: yes"
+            "optional parts: ticket_history: yes, SLA clock: yes, client allow/deny lists: yes, email queue: yes"
         );
     }
 }
