@@ -41,6 +41,22 @@ pub enum ApiError {
     DatabaseUnavailable(#[source] mysql_async::Error),
     #[error("Internal error while talking to the database; nothing was written.")]
     Database(#[source] mysql_async::Error),
+    /// COMMIT itself failed: the outcome is unknown to replyd.
+    #[error(
+        "The database failed while committing; check before retrying, the write may or may not have been saved."
+    )]
+    CommitFailed(#[source] mysql_async::Error),
+}
+
+impl ApiError {
+    /// Inside a write transaction every database error is a 500: the
+    /// transaction is rolled back, whatever the kind of failure.
+    pub fn in_transaction(self) -> ApiError {
+        match self {
+            ApiError::DatabaseUnavailable(e) => ApiError::Database(e),
+            other => other,
+        }
+    }
 }
 
 impl From<mysql_async::Error> for ApiError {
@@ -79,12 +95,15 @@ impl ResponseError for ApiError {
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Database(_) | ApiError::CommitFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Database(e) | ApiError::DatabaseUnavailable(e) = self {
+        if let ApiError::Database(e)
+        | ApiError::DatabaseUnavailable(e)
+        | ApiError::CommitFailed(e) = self
+        {
             // Details go to the log only, never to the client.
             log::error!("database error: {e}");
         }

@@ -49,7 +49,10 @@ pub async fn authenticate(
         KeyLookup::Found(p) => p,
         KeyLookup::Refused(message) => return Err(ApiError::Forbidden(message)),
         KeyLookup::Unknown => {
-            db::keys::log_failed_key(&state.pool, &meta).await?;
+            // PHP ignores a failed log insert; the answer stays a 401.
+            if let Err(e) = db::keys::log_failed_key(&state.pool, &meta).await {
+                log::error!("writing the failed-key log row: {e}");
+            }
             return Err(ApiError::KeyInvalid);
         }
     };

@@ -71,7 +71,29 @@ fn parse_body(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return parse_json_object(text);
     }
-    Ok(parse_form(text.as_bytes()))
+    parse_form_strict(text)
+}
+
+/// A form body, refusing percent-escapes that decode to bytes that are not
+/// UTF-8 (serde_urlencoded would replace them silently).
+fn parse_form_strict(text: &str) -> Result<HashMap<String, String>, ApiError> {
+    let decode = |part: &str| -> Result<String, ApiError> {
+        let spaced = part.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| {
+                ApiError::BadBody(
+                    "Request body is not valid UTF-8 text; send a JSON object or a form.".into(),
+                )
+            })
+    };
+    let mut out = HashMap::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(decode(key)?, decode(value)?);
+    }
+    Ok(out)
 }
 
 fn parse_json_object(text: &str) -> Result<HashMap<String, String>, ApiError> {

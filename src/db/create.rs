@@ -12,7 +12,7 @@ use crate::domain::reply::{STATUS_CLOSED, STATUS_NEW, STATUS_RESOLVED};
 use crate::domain::{NewReply, Principal, ReplyType, StatusChange};
 use crate::error::ApiError;
 use crate::php::{html_special_chars, sanitize_input, truncate_bytes};
-use mysql_async::{Pool, Row, TxOpts, Value, prelude::*};
+use mysql_async::{Pool, Row, Transaction, TxOpts, Value, prelude::*};
 
 /// One message for a ticket that does not exist, is another client's, or
 /// does not match `client_id`: the caller learns nothing about other
@@ -119,7 +119,21 @@ pub async fn create_reply(
     req: &NewReply,
     meta: &RequestMeta,
 ) -> Result<u64, ApiError> {
-    let mut tx = pool.start_transaction(TxOpts::default()).await?;
+    // No connection: 503. Anything failing once the transaction is open: 500.
+    let tx = pool.start_transaction(TxOpts::default()).await?;
+    write_reply(tx, schema, principal, legacy_author, req, meta)
+        .await
+        .map_err(ApiError::in_transaction)
+}
+
+async fn write_reply(
+    mut tx: Transaction<'_>,
+    schema: &SchemaInfo,
+    principal: &Principal,
+    legacy_author: u32,
+    req: &NewReply,
+    meta: &RequestMeta,
+) -> Result<u64, ApiError> {
     let requested_status = match req.status {
         StatusChange::To(s) => s,
         StatusChange::Keep => 0,
@@ -186,6 +200,12 @@ pub async fn create_reply(
     let status_name = sanitize_input(ticket.new_status_name.as_deref().unwrap_or("Unknown"));
     let moves_to_resolved = requested_status == STATUS_RESOLVED && ticket.status != STATUS_RESOLVED;
     let status_changed = requested_status != 0 && requested_status != ticket.status;
+    // Moving a resolved ticket to another status reopens it, as the agent
+    // UI's reopen does (agent/post/ticket.php, reopen_ticket): the UI offers
+    // no reply form on a resolved ticket until it is reopened.
+    let reopens = requested_status != 0
+        && requested_status != STATUS_RESOLVED
+        && (ticket.resolved || ticket.status == STATUS_RESOLVED);
     let mut logs: Vec<(&str, &str, String, i64)> = Vec::with_capacity(3);
 
     // The ticket row: status and updated_at, then the SLA clock for the new
@@ -201,6 +221,9 @@ pub async fn create_reply(
     if requested_status == STATUS_RESOLVED && (moves_to_resolved || !ticket.resolved) {
         set.push_str(", ticket_resolved_at = ?");
         params.push(now_text.as_str().into());
+    }
+    if reopens {
+        set.push_str(", ticket_resolved_at = NULL");
     }
     // Without the SLA machinery the first response is a plain stamp.
     let first_public =
@@ -220,6 +243,26 @@ pub async fn create_reply(
         if moves_to_resolved {
             sla::set_resolution_sla_met(&mut tx, req.ticket_id, clock).await?;
         }
+        if reopens {
+            sla::reset_resolution_sla(&mut tx, req.ticket_id, clock).await?;
+        }
+    }
+    if reopens {
+        if history {
+            insert_history(
+                &mut tx,
+                req.ticket_id,
+                &format!("{} reopened the ticket", actor.name),
+                &now_text,
+            )
+            .await?;
+        }
+        logs.push((
+            "Ticket",
+            "Reopened",
+            format!("{} reopened ticket ID {}", actor.name, req.ticket_id),
+            req.ticket_id,
+        ));
     }
     if moves_to_resolved {
         if history {
@@ -330,7 +373,7 @@ pub async fn create_reply(
         )
         .await?;
     }
-    tx.commit().await?;
+    tx.commit().await.map_err(ApiError::CommitFailed)?;
     Ok(insert_id)
 }
 

@@ -12,7 +12,7 @@ use crate::domain::reply::STATUS_RESOLVED;
 use crate::error::ApiError;
 use crate::php::{format_phone_number, html_special_chars, is_valid_email, sanitize_input};
 use crate::startup::AppState;
-use mysql_async::{Row, TxOpts, prelude::*};
+use mysql_async::{Row, Transaction, TxOpts, prelude::*};
 
 /// ITFlow's create_output.php failure message (HTTP 200).
 pub const ITFLOW_FAILURE: &str = "Auth success but insert query failed, ensure ALL required variables are provided (and aren't duplicates where applicable) and database schema is up-to-date. Turn on error logging and look for 'undefined index'.";
@@ -63,12 +63,26 @@ pub async fn create_itflow_reply(
     if hours > 838 {
         return Err(failure());
     }
-    let features = state.schema.features;
     let legacy_author = state.settings.legacy_author_user_id;
     let author_param = principal
         .user()
         .map_or(i64::from(legacy_author), |u| u.user_id);
-    let mut tx = state.pool.start_transaction(TxOpts::default()).await?;
+    let tx = state.pool.start_transaction(TxOpts::default()).await?;
+    write_reply(tx, state, principal, r, meta, author_param)
+        .await
+        .map_err(ApiError::in_transaction)
+}
+
+async fn write_reply(
+    mut tx: Transaction<'_>,
+    state: &AppState,
+    principal: &Principal,
+    r: &ItflowReply,
+    meta: &RequestMeta,
+    author_param: i64,
+) -> Result<u64, ApiError> {
+    let features = state.schema.features;
+    let legacy_author = state.settings.legacy_author_user_id;
     let row: Option<Row> = tx
         .exec_first(LOCK_TICKET, (author_param, r.status, r.status, r.ticket_id))
         .await?;
@@ -225,7 +239,7 @@ pub async fn create_itflow_reply(
     if public && features.email {
         queue_mail(&mut tx, state, r, contact_id, &number, &subject, &now_text).await?;
     }
-    tx.commit().await?;
+    tx.commit().await.map_err(ApiError::CommitFailed)?;
     Ok(insert_id)
 }
 

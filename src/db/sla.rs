@@ -256,3 +256,32 @@ pub async fn set_resolution_sla_met<Q: Queryable>(
     }
     sync_clock(q, ticket_id, clock).await
 }
+
+/// resetTicketResolutionSla(): a reopened ticket goes back on the clock; a
+/// recorded miss survives when the budget is already spent.
+pub async fn reset_resolution_sla<Q: Queryable>(
+    q: &mut Q,
+    ticket_id: i64,
+    clock: &Clock,
+) -> Result<(), mysql_async::Error> {
+    let row: Option<(Option<i64>, Option<i64>)> = q
+        .exec_first(
+            "SELECT t.ticket_resolution_sla_met, s.sla_resolution_minutes FROM tickets t \
+             LEFT JOIN slas s ON t.ticket_sla_id = s.sla_id WHERE t.ticket_id = ?",
+            (ticket_id,),
+        )
+        .await?;
+    if let Some((met, minutes)) = row {
+        let minutes = minutes.unwrap_or(0);
+        if met == Some(0) && minutes > 0 && consumed_minutes(q, ticket_id, clock).await? >= minutes
+        {
+            return sync_clock(q, ticket_id, clock).await;
+        }
+    }
+    q.exec_drop(
+        "UPDATE tickets SET ticket_resolution_sla_met = NULL, ticket_resolution_sla_alert_stage = 0 WHERE ticket_id = ?",
+        (ticket_id,),
+    )
+    .await?;
+    sync_clock(q, ticket_id, clock).await
+}

@@ -3,7 +3,7 @@
 //! `00:10:00`, `42`). replyd reads over the binary protocol (prepared
 //! statements), so the text is rebuilt from the value and its column type.
 
-use mysql_async::consts::ColumnType;
+use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
 /// The string PHP would receive for `value` in `column`, or None for NULL.
@@ -11,8 +11,8 @@ pub fn to_php_text(value: &Value, column: &Column) -> Option<String> {
     Some(match value {
         Value::NULL => return None,
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Int(i) => i.to_string(),
-        Value::UInt(u) => u.to_string(),
+        Value::Int(i) => zero_fill(i.to_string(), column),
+        Value::UInt(u) => zero_fill(u.to_string(), column),
         Value::Float(f) => f.to_string(),
         Value::Double(d) => d.to_string(),
         Value::Date(y, mo, d, h, mi, s, us) => {
@@ -35,6 +35,17 @@ pub fn to_php_text(value: &Value, column: &Column) -> Option<String> {
             )
         }
     })
+}
+
+/// A `ZEROFILL` integer column pads to its display width, as MariaDB's
+/// text protocol sends it (`INT(5) ZEROFILL` 42 is `00042`).
+fn zero_fill(digits: String, column: &Column) -> String {
+    let width = column.column_length() as usize;
+    if column.flags().contains(ColumnFlags::ZEROFILL_FLAG) && digits.len() < width {
+        format!("{digits:0>width$}")
+    } else {
+        digits
+    }
 }
 
 /// `.ffffff` cut to the column's fractional-second precision, as MariaDB

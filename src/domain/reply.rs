@@ -145,11 +145,11 @@ impl NewReply {
         if ticket_id == 0 {
             return Err(ApiError::Refused("ticket_id is required.".into()));
         }
-        // ITFlow's handler tests `!empty($ticket_reply)`; replyd also treats
-        // a reply of only whitespace as no reply.
+        // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
+        // reply); replyd also treats a reply of only whitespace as none.
         let text = p
             .body_first("ticket_reply")
-            .filter(|t| !t.trim().is_empty())
+            .filter(|t| !t.trim().is_empty() && *t != "0")
             .map(str::to_owned);
         let status = match p.body_first_int("status").unwrap_or(0) {
             s if s > 0 => StatusChange::To(s),
@@ -237,6 +237,7 @@ mod tests {
         let r = parse("ticket_id=1&status=4").unwrap();
         assert_eq!((r.status, r.text), (StatusChange::To(4), None));
         assert!(refusal("ticket_id=1&ticket_reply=%20%20").starts_with("Nothing to do"));
+        assert!(refusal("ticket_id=1&ticket_reply=0").starts_with("Nothing to do"));
         assert!(refusal("ticket_id=1&status=-2").contains("not -2"));
         assert_eq!(
             refusal("ticket_id=0&ticket_reply=x"),

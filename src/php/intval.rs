@@ -77,10 +77,10 @@ pub fn intval(s: &str) -> i64 {
     dval_to_lval_cap(v)
 }
 
-/// `zend_dval_to_lval_cap`: truncate toward zero, saturate out of range,
-/// NaN is 0.
+/// `zend_dval_to_lval_cap`: truncate toward zero, saturate out of range;
+/// infinity and NaN are 0.
 fn dval_to_lval_cap(v: f64) -> i64 {
-    if v.is_nan() {
+    if !v.is_finite() {
         0
     } else {
         // `as` truncates toward zero and saturates, as the Zend helper does.
@@ -126,8 +126,10 @@ mod tests {
         ("99999999999999999999999", i64::MAX),
         ("-9223372036854775808", i64::MIN),
         ("-99999999999999999999999", i64::MIN),
-        ("1e999", i64::MAX),
-        ("-1e999", i64::MIN),
+        ("1e999", 0),
+        ("-1e999", 0),
+        ("1e300", i64::MAX),
+        ("-1e300", i64::MIN),
         (" - 5", 0),
         ("\u{a0}5", 0),
     ];

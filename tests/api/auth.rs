@@ -238,6 +238,14 @@ async fn bodies_that_are_neither_json_nor_form_get_a_clear_400() {
     app.post_raw(CREATE, "application/x-www-form-urlencoded", b"api_key=\xff\xfe".to_vec())
         .await
         .assert(400, r#"{"success":"False","message":"Request body is not valid UTF-8 text; send a JSON object or a form."}"#);
+    // A percent-escape that is not UTF-8 is refused, not replaced.
+    app.post_raw(
+        CREATE,
+        "application/x-www-form-urlencoded",
+        format!("api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply=caf%E9").into_bytes(),
+    )
+    .await
+    .assert(400, r#"{"success":"False","message":"Request body is not valid UTF-8 text; send a JSON object or a form."}"#);
     app.post_raw(CREATE, "application/json", br#"[1,2]"#.to_vec())
         .await
         .assert(

@@ -645,3 +645,77 @@ async fn a_failure_half_way_rolls_everything_back() {
         vec![vec![s("2"), None]]
     );
 }
+
+#[tokio::test]
+async fn concurrent_calls_on_one_ticket_are_serialised_by_the_row_lock() {
+    let app = spawn_app().await;
+    // Eight resolves at once: the ticket row lock lets one move the ticket
+    // into Resolved; the others find it resolved already.
+    let calls = (0..8).map(|_| app.create("ticket_id=1&status=4"));
+    for answer in futures_util::future::join_all(calls).await {
+        answer.assert(200, &created(0));
+    }
+    assert_eq!(
+        app.db
+            .value("SELECT COUNT(*) FROM logs WHERE log_action = 'Resolved'")
+            .await,
+        s("1")
+    );
+}
+
+#[tokio::test]
+async fn a_status_change_on_a_resolved_ticket_reopens_it() {
+    let app = spawn_app().await;
+    app.create("ticket_id=1&status=4")
+        .await
+        .assert(200, &created(0));
+    app.create("ticket_id=1&status=2&ticket_reply=Still+broken")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_status, ticket_resolved_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        vec![vec![s("2"), None]]
+    );
+    let actor = if app.db.user_keys {
+        "Oracle Admin"
+    } else {
+        "Global key (API)"
+    };
+    assert_eq!(
+        app.db
+            .rows("SELECT log_description FROM logs WHERE log_action = 'Reopened'")
+            .await,
+        vec![vec![Some(format!("{actor} reopened ticket ID 1"))]]
+    );
+    // A reply without a status leaves a resolved ticket resolved.
+    app.create("ticket_id=1&status=4")
+        .await
+        .assert(200, &created(0));
+    app.create("ticket_id=1&ticket_reply=FYI")
+        .await
+        .assert(200, &created(9));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_status FROM tickets WHERE ticket_id = 1")
+            .await,
+        s("4")
+    );
+}
+
+#[tokio::test]
+async fn php_intval_edge_cases_reach_the_handler() {
+    let app = spawn_app().await;
+    // intval("1e999") is 0 in PHP (infinity), so no ticket_id.
+    app.create("ticket_id=1e999&ticket_reply=x")
+        .await
+        .assert(200, &refused("ticket_id is required."));
+    // "1e0" is ticket 1; a reply of "0" is no reply (PHP empty()).
+    app.create("ticket_id=1e0&ticket_reply=0")
+        .await
+        .assert(200, &refused(NOTHING_TO_DO));
+    app.create("ticket_id=1e0&ticket_reply=ok")
+        .await
+        .assert(200, &created(8));
+}

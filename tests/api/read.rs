@@ -332,3 +332,43 @@ async fn values_are_strings_as_mariadb_formats_them() {
     assert_eq!(row["ticket_reply_id"], "1");
     assert_eq!(v["count"], 1);
 }
+
+#[tokio::test]
+async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
+    let app = spawn_app().await;
+    app.db
+        .exec_script(
+            "ALTER TABLE ticket_replies \
+             ADD COLUMN x_zerofill INT(5) ZEROFILL DEFAULT 42, \
+             ADD COLUMN x_ms DATETIME(3) DEFAULT '2026-01-02 03:04:05.678', \
+             ADD COLUMN x_big BIGINT UNSIGNED DEFAULT 18446744073709551615, \
+             ADD COLUMN x_year YEAR DEFAULT 2026, \
+             ADD COLUMN x_date DATE DEFAULT '2026-01-02', \
+             ADD COLUMN x_dec DECIMAL(5,2) DEFAULT -1.50, \
+             ADD COLUMN x_time TIME(2) DEFAULT '-01:02:03.45', \
+             ADD COLUMN x_tiny TINYINT DEFAULT -7",
+        )
+        .await;
+    let read = app
+        .get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=1"))
+        .await
+        .json();
+    let text = app
+        .db
+        .rows("SELECT x_zerofill, x_ms, x_big, x_year, x_date, x_dec, x_time, x_tiny FROM ticket_replies WHERE ticket_reply_id = 1")
+        .await
+        .remove(0);
+    let names = [
+        "x_zerofill",
+        "x_ms",
+        "x_big",
+        "x_year",
+        "x_date",
+        "x_dec",
+        "x_time",
+        "x_tiny",
+    ];
+    for (name, want) in names.iter().zip(text) {
+        assert_eq!(read["data"][0][name].as_str(), want.as_deref(), "{name}");
+    }
+}
