@@ -456,3 +456,20 @@ async fn tickets_without_an_sla_keep_no_clock() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_restricted_user_may_reply_on_tickets_without_a_client() {
+    let Some(app) = user_key_app().await else {
+        return;
+    };
+    // The agent UI skips the client check for client 0 (agent/post/ticket.php).
+    post(&app, ACME_KEY, "ticket_id=5&ticket_reply=Tooling+fixed")
+        .await
+        .assert(200, &created(8));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply_by FROM ticket_replies WHERE ticket_reply_id = 8")
+            .await,
+        s("3")
+    );
+}
