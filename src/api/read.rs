@@ -44,7 +44,12 @@ pub async fn handle(
         limit,
         offset,
     };
-    let rows = read_replies(&state.pool, &request).await?;
+    answer(&state, &request).await
+}
+
+/// Run a read and answer as read_output.php does (shared by both APIs).
+pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpResponse, ApiError> {
+    let rows = read_replies(&state.pool, request).await?;
     if rows.rows.is_empty() {
         return Err(ApiError::NoResource);
     }
@@ -55,7 +60,7 @@ pub async fn handle(
 
 /// ITFlow's read_output.php: `{"success":"True","count":N,"data":[...]}`,
 /// `count` a number, each row an object in column order.
-pub struct ReadOutput<'a>(pub &'a TextRows);
+struct ReadOutput<'a>(&'a TextRows);
 
 struct RowOut<'a> {
     columns: &'a [String],

@@ -3,12 +3,12 @@
 //! `GET /api/v1/ticket_replies/read.php`, `POST /api/v1/ticket_replies/create.php`.
 
 use crate::api::auth::authenticate;
-use crate::api::read::ReadOutput;
+use crate::api::read::answer;
 use crate::db::create_itflow::{ItflowReply, create_itflow_reply};
-use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies};
+use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter};
 use crate::domain::Principal;
 use crate::error::ApiError;
-use crate::php::{intval, to_json_bytes};
+use crate::php::intval;
 use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
 
@@ -70,13 +70,7 @@ pub async fn read(
         limit: limit.min(state.settings.max_page_size),
         offset,
     };
-    let rows = read_replies(&state.pool, &request).await?;
-    if rows.rows.is_empty() {
-        return Err(ApiError::NoResource);
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(to_json_bytes(&ReadOutput(&rows))))
+    answer(&state, &request).await
 }
 
 /// ITFlow api/v1/ticket_replies/create.php (parameters from

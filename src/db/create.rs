@@ -176,22 +176,13 @@ async fn write_reply(
 
     let modern = schema.key_generation == KeyGeneration::UserTied;
     let history = modern && schema.features.ticket_history;
-    let (tz, now) = local_now(ticket.timezone.as_deref()).unwrap_or_else(|| {
-        (
-            jiff::tz::TimeZone::UTC,
-            ticket.db_now.parse().unwrap_or_default(),
-        )
-    });
-    let now_text = sql_datetime(now);
-    let clock = if schema.features.sla {
-        Some(Clock {
-            now,
-            tz,
-            calendar: sla::load_calendar(&mut tx).await?,
-        })
-    } else {
-        None
-    };
+    let (now_text, clock) = write_clock(
+        &mut tx,
+        schema.features.sla,
+        ticket.timezone.as_deref(),
+        &ticket.db_now,
+    )
+    .await?;
     let actor = Actor::of(principal, legacy_author, ticket.author_name.as_deref());
     let key = html_special_chars(principal.key_name());
     let prefix = sanitize_input(&ticket.prefix);
@@ -499,6 +490,29 @@ fn check_status(status: i64, ticket: &TicketRow) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// The instant of a write as MariaDB text, and the SLA clock when the
+/// database has the SLA machinery. Without a usable company time zone the
+/// database's own NOW() stands in.
+pub(crate) async fn write_clock<Q: Queryable>(
+    q: &mut Q,
+    sla: bool,
+    timezone: Option<&str>,
+    db_now: &str,
+) -> Result<(String, Option<Clock>), mysql_async::Error> {
+    let (tz, now) = local_now(timezone)
+        .unwrap_or_else(|| (jiff::tz::TimeZone::UTC, db_now.parse().unwrap_or_default()));
+    let clock = if sla {
+        Some(Clock {
+            now,
+            tz,
+            calendar: sla::load_calendar(q).await?,
+        })
+    } else {
+        None
+    };
+    Ok((sql_datetime(now), clock))
 }
 
 /// Now in the company's time zone (`settings.config_timezone`), which is

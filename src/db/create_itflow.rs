@@ -4,8 +4,8 @@
 //! message, as ITFlow does.
 
 use crate::api::meta::RequestMeta;
-use crate::db::create::{Actor, insert_history, insert_log, local_now};
-use crate::db::sla::{self, Clock, sql_datetime};
+use crate::db::create::{Actor, insert_history, insert_log, write_clock};
+use crate::db::sla;
 use crate::db::take;
 use crate::domain::Principal;
 use crate::domain::reply::STATUS_RESOLVED;
@@ -112,18 +112,8 @@ async fn write_reply(
         return Err(failure());
     }
 
-    let (tz, now) = local_now(timezone.as_deref())
-        .unwrap_or_else(|| (jiff::tz::TimeZone::UTC, db_now.parse().unwrap_or_default()));
-    let now_text = sql_datetime(now);
-    let clock = if features.sla {
-        Some(Clock {
-            now,
-            tz,
-            calendar: sla::load_calendar(&mut tx).await?,
-        })
-    } else {
-        None
-    };
+    let (now_text, clock) =
+        write_clock(&mut tx, features.sla, timezone.as_deref(), &db_now).await?;
     let actor = Actor::of(principal, legacy_author, author_name.as_deref());
     let key = html_special_chars(principal.key_name());
     let number = format!("{prefix}{number}");
