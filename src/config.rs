@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
     "listen",
     "database_url",
     "itflow_root",
@@ -24,6 +24,7 @@ const ENV_KEYS: [&str; 8] = [
     "max_page_size",
     "trusted_proxies",
     "db_pool_max",
+    "key_cache_ttl_secs",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +48,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Most database connections replyd keeps open.
     pub db_pool_max: usize,
+    /// Seconds a valid API key is remembered after a lookup, so repeated
+    /// requests with it skip the key query; a key deleted or expired in
+    /// `api_keys` keeps working at most this long. 0: look up every time.
+    pub key_cache_ttl_secs: u64,
 }
 
 impl Default for Settings {
@@ -63,6 +68,7 @@ impl Default for Settings {
                 IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
             ],
             db_pool_max: 32,
+            key_cache_ttl_secs: 5,
         }
     }
 }

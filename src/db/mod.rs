@@ -2,6 +2,7 @@
 //! parameters; table and column names are fixed strings.
 
 pub mod create;
+pub mod doctor;
 pub mod keys;
 pub mod replies;
 pub mod schema;

@@ -45,8 +45,9 @@ const SELECT: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_su
      LEFT JOIN users u ON u.user_id = tr.ticket_reply_by AND tr.ticket_reply_type <> 'Client' \
      LEFT JOIN contacts c ON c.contact_id = tr.ticket_reply_by AND tr.ticket_reply_type = 'Client'";
 
-/// Newest first (the agent UI's order), one page.
-pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
+/// read.php's statement for `req`: the SQL text and its parameters. replyd
+/// runs exactly this; so does the benchmark's no-HTTP baseline.
+pub fn read_query(req: &ReadRequest) -> (String, Vec<Value>) {
     let mut sql = String::with_capacity(SELECT.len() + 200);
     sql.push_str(SELECT);
     let mut conditions: Vec<&str> = Vec::with_capacity(3);
@@ -76,7 +77,13 @@ pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, my
     sql.push_str(" ORDER BY tr.ticket_reply_id DESC LIMIT ? OFFSET ?");
     params.push(req.limit.into());
     params.push(req.offset.into());
+    (sql, params)
+}
 
+/// Newest first (the agent UI's order), one page: one round trip (plus a
+/// prepare the first time a connection sees this statement text).
+pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
+    let (sql, params) = read_query(req);
     let rows: Vec<Row> = pool.get_conn().await?.exec(sql, params).await?;
     let mut out = TextRows::default();
     if let Some(first) = rows.first() {

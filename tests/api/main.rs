@@ -6,5 +6,6 @@ mod auth;
 mod compat;
 mod create;
 mod helpers;
+mod perf;
 mod read;
 mod startup;
