@@ -100,6 +100,32 @@ async fn a_cached_key_keeps_its_client_scope() {
     }
 }
 
+// ---- the pool ----
+
+#[tokio::test]
+async fn the_pool_reuses_a_returned_connection() {
+    let db = TestDb::seeded().await;
+    let pool = replyd::db::build_pool(mysql_async::Opts::from_url(&db.url).unwrap(), 4);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let mut conn = pool.get_conn().await.unwrap();
+        let id: u32 = conn
+            .query_first("SELECT CONNECTION_ID()")
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+        drop(conn);
+        // Returning a connection to the pool happens in the background.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "every checkout opened a new connection: {ids:?}"
+    );
+    pool.disconnect().await.unwrap();
+}
+
 // ---- replyd doctor ----
 
 fn doctor(db: &TestDb, apply: bool) -> (Option<i32>, String, String) {
