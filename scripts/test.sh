@@ -2,7 +2,8 @@
 # The full check, as CI runs it: formatting, clippy, then unit and
 # integration tests against MariaDB (started privately when none answers),
 # first on replyd's fixture schema, then on ITFlow's real 2.4.4 dump when
-# ../shared/itflow-schema/ is present. Stops at the first failure.
+# ../shared/itflow-schema/ is present; then the benchmark in smoke mode.
+# Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/db.sh
@@ -35,6 +36,10 @@ if [ -f "$legacy_dump" ]; then
 else
     step "SKIPPED: integration tests on ITFlow's 2.4.4 dump ($legacy_dump not found)"
 fi
+
+# The benchmark must keep working; its numbers are never asserted.
+step "scripts/bench.sh --smoke   (1000 replies, 2 s per measurement; numbers not checked)"
+bash scripts/bench.sh --smoke >/dev/null
 
 step "All checks passed. Test runs, by schema:"
 printf '    - %s\n' "${schemas_run[@]}"
