@@ -98,7 +98,7 @@ pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, my
         .map(|row| {
             let columns = row.columns();
             row.unwrap()
-                .iter()
+                .into_iter()
                 .zip(columns.iter())
                 .map(|(v, c)| to_php_text(v, c))
                 .collect()
