@@ -131,3 +131,22 @@ impl Settings {
             .into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_documents_every_key_and_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/replyd.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in ENV_KEYS {
+            assert!(
+                text.contains(&format!("REPLYD_{}", key.to_uppercase())),
+                "config/replyd.example.toml does not document {key}"
+            );
+        }
+        let settings = Settings::load(Some(&path)).unwrap();
+        assert_eq!(settings.key_cache_ttl_secs, 5);
+    }
+}

@@ -37,7 +37,13 @@ pub struct TextRows {
 /// subject and client, and the author's name: the user for Internal/Public
 /// replies, the contact for Client replies (ITFlow stores the contact id in
 /// `ticket_reply_by` for those; agent/ticket.php shows the same names).
-const SELECT: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
+///
+/// STRAIGHT_JOIN keeps `ticket_replies` the first table: the page is then
+/// read newest first along the primary key (or the ticket index) and stops
+/// after `limit` rows. Left to itself, once the ticket index exists MariaDB
+/// starts from `tickets` and sorts every reply in the table for the
+/// unfiltered first page (0.8 s a request at 10^5 replies).
+const SELECT: &str = "SELECT STRAIGHT_JOIN tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
      CASE WHEN tr.ticket_reply_type = 'Client' THEN c.contact_name \
           WHEN tr.ticket_reply_type IN ('Internal', 'Public') THEN u.user_name END AS ticket_reply_by_name \
      FROM ticket_replies tr \

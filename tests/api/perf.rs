@@ -213,6 +213,30 @@ async fn doctor_accepts_itflow_2_6_3s_own_unnamed_index() {
 
 // ---- EXPLAIN ----
 
+/// EXPLAIN of the exact statement replyd runs for `filter`: (table, type,
+/// key, Extra) of each row of the plan, in order.
+async fn plan(db: &TestDb, filter: ReplyFilter, scope: ClientScope) -> Vec<[String; 4]> {
+    let (sql, params) = read_query(&ReadRequest {
+        filter,
+        scope,
+        include_archived: false,
+        limit: 50,
+        offset: 0,
+    });
+    let mut conn = db.pool.get_conn().await.unwrap();
+    let rows: Vec<mysql_async::Row> = conn.exec(format!("EXPLAIN {sql}"), params).await.unwrap();
+    rows.into_iter()
+        .map(|r| {
+            let text = |name: &str| {
+                r.get::<Option<String>, _>(name)
+                    .flatten()
+                    .unwrap_or_default()
+            };
+            [text("table"), text("type"), text("key"), text("Extra")]
+        })
+        .collect()
+}
+
 /// EXPLAIN of the exact statement replyd runs for `filter`: (type, key) of
 /// the `ticket_replies` row of the plan.
 async fn plan_for_replies(db: &TestDb, filter: ReplyFilter) -> (String, Option<String>) {
@@ -245,7 +269,12 @@ async fn explain_read_queries_use_an_index_once_the_doctor_added_it() {
         "INSERT INTO ticket_replies (ticket_reply, ticket_reply_type, ticket_reply_by, \
          ticket_reply_ticket_id, ticket_reply_created_at) \
          SELECT CONCAT('bulk ', seq), 'Internal', 1, 100 + seq % 500, '2026-11-20 10:00:00' \
-         FROM seq_1_to_5000; ANALYZE TABLE ticket_replies",
+         FROM seq_1_to_5000; \
+         INSERT INTO tickets (ticket_id, ticket_prefix, ticket_number, ticket_subject, ticket_details, \
+         ticket_status, ticket_created_at, ticket_created_by, ticket_assigned_to, ticket_client_id, \
+         ticket_contact_id) SELECT 100 + seq, 'TCK-', 100 + seq, 'Bulk', 'x', 2, \
+         '2026-11-20 10:00:00', 1, 0, 1 + seq % 2, 0 FROM seq_0_to_499; \
+         ANALYZE TABLE ticket_replies, tickets",
     )
     .await;
 
@@ -267,6 +296,18 @@ async fn explain_read_queries_use_an_index_once_the_doctor_added_it() {
         ("ref", Some("replyd_ticket_reply_ticket_id")),
         "read by ticket_id must look the ticket up in the index"
     );
+
+    // The unfiltered first page, for every client or one: newest first
+    // along the primary key, no sort of the whole table.
+    for scope in [ClientScope::AllClients, ClientScope::Client(1)] {
+        let steps = plan(&db, ReplyFilter::All, scope).await;
+        assert_eq!(steps[0][0], "tr", "{steps:?}");
+        assert_eq!(steps[0][2], "PRIMARY", "{steps:?}");
+        assert!(
+            steps.iter().all(|s| !s[3].contains("filesort")),
+            "the first page sorts the table: {steps:?}"
+        );
+    }
 
     let (kind, key) = plan_for_replies(&db, ReplyFilter::Reply(3)).await;
     assert!(
