@@ -2,7 +2,8 @@
 # The full check, as CI runs it: formatting, clippy, then unit and
 # integration tests against MariaDB (started privately when none answers),
 # on replyd's fixture schema for each API-key generation, then on ITFlow's
-# real 2.4.4 and 2.6.7 dumps when ../shared/itflow-schema/ is present. Stops at the first failure.
+# real 2.4.4 and 2.6.7 dumps when ../shared/itflow-schema/ is present; then
+# the benchmark in smoke mode. Stops at the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/db.sh
@@ -45,6 +46,10 @@ for dump in "$legacy_dump" "$user_keys_dump"; do
         step "SKIPPED: integration tests on $dump (not found)"
     fi
 done
+
+# The benchmark must keep working; its numbers are never asserted.
+step "scripts/bench.sh --smoke   (1000 replies, 2 s per measurement; numbers not checked)"
+bash scripts/bench.sh --smoke >/dev/null
 
 step "All checks passed. Test runs, by schema:"
 printf '    - %s\n' "${schemas_run[@]}"

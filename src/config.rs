@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 10] = [
     "itflow_base_url",
     "listen",
     "database_url",
@@ -25,6 +25,7 @@ const ENV_KEYS: [&str; 9] = [
     "max_page_size",
     "trusted_proxies",
     "db_pool_max",
+    "key_cache_ttl_secs",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +53,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Most database connections replyd keeps open.
     pub db_pool_max: usize,
+    /// Seconds a valid API key is remembered after a lookup, so repeated
+    /// requests with it skip the key query; a key deleted or expired in
+    /// `api_keys` keeps working at most this long. 0: look up every time.
+    pub key_cache_ttl_secs: u64,
 }
 
 impl Default for Settings {
@@ -69,6 +74,7 @@ impl Default for Settings {
                 IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
             ],
             db_pool_max: 32,
+            key_cache_ttl_secs: 5,
         }
     }
 }
@@ -144,5 +150,24 @@ impl Settings {
             .pass(Some(php.password))
             .db_name(Some(php.database))
             .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_documents_every_key_and_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/replyd.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        for key in ENV_KEYS {
+            assert!(
+                text.contains(&format!("REPLYD_{}", key.to_uppercase())),
+                "config/replyd.example.toml does not document {key}"
+            );
+        }
+        let settings = Settings::load(Some(&path)).unwrap();
+        assert_eq!(settings.key_cache_ttl_secs, 5);
     }
 }

@@ -1,25 +1,41 @@
 use replyd::config::Settings;
-use replyd::startup::{Application, check};
+use replyd::startup::{Application, check, doctor};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: replyd [--config PATH] [--check]\n\
+       replyd doctor [--apply] [--config PATH]\n\
   --config PATH  configuration file (default: config/replyd.toml if present)\n\
-  --check        check configuration and database, print what was found, exit\n";
+  --check        check configuration and database, print what was found, exit\n\
+  doctor         list indexes replyd's queries need that the database lacks,\n\
+                 with the ALTER TABLE for each (exit 0: none missing, 3: some missing)\n\
+  doctor --apply add them (the only command that changes the schema)\n";
+
+/// `replyd doctor` when indexes are missing.
+const EXIT_INDEXES_MISSING: u8 = 3;
 
 struct Args {
     config: Option<PathBuf>,
     check: bool,
+    doctor: bool,
+    apply: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         config: None,
         check: false,
+        doctor: false,
+        apply: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(1).peekable();
+    if it.peek().map(String::as_str) == Some("doctor") {
+        it.next();
+        args.doctor = true;
+    }
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--apply" if args.doctor => args.apply = true,
             "--config" => {
                 args.config = Some(it.next().ok_or("--config needs a path")?.into());
             }
@@ -34,6 +50,9 @@ fn parse_args() -> Result<Args, String> {
             }
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    if args.doctor && args.check {
+        return Err("doctor and --check do not go together".into());
     }
     Ok(args)
 }
@@ -55,6 +74,22 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.doctor {
+        return match doctor(&settings, args.apply).await {
+            Ok(outcome) => {
+                print!("{}", outcome.report);
+                if outcome.still_missing == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_INDEXES_MISSING)
+                }
+            }
+            Err(e) => {
+                eprintln!("replyd: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.check {
         return match check(&settings).await {
             Ok(report) => {

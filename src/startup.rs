@@ -6,6 +6,7 @@ use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
 use actix_web::{App, HttpServer, dev::Server, middleware::Logger, web};
 use mysql_async::Pool;
 use std::net::TcpListener;
+use std::time::Duration;
 
 /// Shared by every request.
 pub struct AppState {
@@ -14,6 +15,8 @@ pub struct AppState {
     pub schema: SchemaInfo,
     /// ITFlow's base URL for links in queued emails.
     pub itflow_base_url: String,
+    /// Recently seen valid API keys (`key_cache_ttl_secs`).
+    pub keys: db::keys::KeyCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +25,8 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    #[error("checking or adding indexes failed: {0}")]
+    Indexes(#[source] mysql_async::Error),
     #[error("cannot listen on {addr}: {source}; change listen (env REPLYD_LISTEN)")]
     Listen {
         addr: String,
@@ -48,6 +53,7 @@ impl Application {
             schema.key_generation,
             schema.features
         );
+        warn_missing_indexes(&pool).await;
         let listen_err = |source| StartupError::Listen {
             addr: settings.listen.clone(),
             source,
@@ -59,6 +65,7 @@ impl Application {
             itflow_base_url: settings.base_url(),
             settings: settings.clone(),
             schema,
+            keys: db::keys::KeyCache::new(Duration::from_secs(settings.key_cache_ttl_secs)),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -96,4 +103,64 @@ pub async fn check(settings: &Settings) -> Result<String, StartupError> {
         "database: {}\nITFlow database version: {}\nAPI keys: {}\noptional parts: {}\nschema: every table and column replyd needs is present\n",
         schema.database, schema.itflow_version, schema.key_generation, schema.features
     ))
+}
+
+/// Missing indexes slow replyd down but do not stop it: say so at startup.
+async fn warn_missing_indexes(pool: &Pool) {
+    let missing = match pool.get_conn().await {
+        Ok(mut conn) => db::doctor::missing_indexes(&mut conn).await,
+        Err(e) => Err(e),
+    };
+    match missing {
+        Ok(missing) => {
+            for index in missing {
+                log::warn!(
+                    "index missing on {}.{}: {} is slow on a large database; `replyd doctor` shows the fix",
+                    index.table,
+                    index.columns[0],
+                    index.used_by
+                );
+            }
+        }
+        Err(e) => log::warn!("could not check indexes: {e}"),
+    }
+}
+
+/// What `replyd doctor` found (and, with `apply`, did).
+pub struct DoctorOutcome {
+    pub report: String,
+    /// Indexes still missing afterwards.
+    pub still_missing: usize,
+}
+
+/// `replyd doctor [--apply]`: check the database as startup does, then list
+/// the indexes replyd's queries need that it lacks; with `apply`, add them.
+/// Nothing else ever changes the schema.
+pub async fn doctor(settings: &Settings, apply: bool) -> Result<DoctorOutcome, StartupError> {
+    let opts = settings.database_opts()?;
+    let schema = db::schema::inspect(opts.clone()).await?;
+    let mut conn = mysql_async::Conn::new(opts)
+        .await
+        .map_err(StartupError::Indexes)?;
+    let result = async {
+        let mut report = format!(
+            "database: {}\nITFlow database version: {}\n",
+            schema.database, schema.itflow_version
+        );
+        if apply {
+            for index in db::doctor::apply(&mut conn).await? {
+                report.push_str(&format!("added: {};\n", index.alter_table()));
+            }
+        }
+        let missing = db::doctor::missing_indexes(&mut conn).await?;
+        report.push_str(&db::doctor::report(&missing));
+        Ok(DoctorOutcome {
+            report,
+            still_missing: missing.len(),
+        })
+    }
+    .await
+    .map_err(StartupError::Indexes);
+    let _ = conn.disconnect().await;
+    result
 }

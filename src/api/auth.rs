@@ -45,7 +45,11 @@ pub async fn authenticate(
     let secret = params.body_first("api_key").ok_or(ApiError::KeyMissing)?;
     // ITFlow's sanitizeInput() trims the key before the lookup.
     let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
-    let principal = match db::keys::find_key(&state.pool, &state.schema, secret).await? {
+    let principal = match state
+        .keys
+        .find_key(&state.pool, &state.schema, secret)
+        .await?
+    {
         KeyLookup::Found(p) => p,
         KeyLookup::Refused(message) => return Err(ApiError::Forbidden(message)),
         KeyLookup::Unknown => {

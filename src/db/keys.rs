@@ -9,6 +9,78 @@ use crate::domain::principal::KeyUser;
 use crate::domain::{ClientScope, Principal};
 use crate::php::truncate_bytes;
 use mysql_async::{Pool, Row, prelude::*};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most keys remembered at once; past this, expired entries are dropped,
+/// and if none are, the whole cache is emptied (it refills on demand).
+const MAX_CACHED_KEYS: usize = 10_000;
+
+/// Valid keys seen recently, so that a client polling with the same key does
+/// not cost a key lookup on every request.
+///
+/// Only keys that were found valid are remembered: an unknown or expired key
+/// is looked up (and logged) every time, so a key added to `api_keys` works
+/// on its very next request, and a refused key (its user inactive, say) is
+/// looked up again too. A remembered key is trusted until the earlier of
+/// `ttl` after the lookup and its `api_key_expire`; a key deleted or changed
+/// in `api_keys`, and for a user-tied key a change to its user's status,
+/// role or client lists, therefore takes effect within `ttl`. A `ttl` of
+/// zero turns the cache off (every request looks its key up).
+pub struct KeyCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> Self {
+        KeyCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// [`find_key`], answered from the cache when the key was found valid
+    /// less than `ttl` ago.
+    pub async fn find_key(
+        &self,
+        pool: &Pool,
+        schema: &SchemaInfo,
+        secret: &str,
+    ) -> Result<KeyLookup, mysql_async::Error> {
+        if self.ttl.is_zero() {
+            return Ok(find_key(pool, schema, secret).await?.0);
+        }
+        let now = Instant::now();
+        if let Some((principal, until)) = self.lock().get(secret)
+            && *until > now
+        {
+            return Ok(KeyLookup::Found(principal.clone()));
+        }
+        let (lookup, expires_in) = find_key(pool, schema, secret).await?;
+        let KeyLookup::Found(principal) = &lookup else {
+            // Forget a key that has stopped being valid.
+            self.lock().remove(secret);
+            return Ok(lookup);
+        };
+        let until = now + self.ttl.min(expires_in);
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED_KEYS && !entries.contains_key(secret) {
+            entries.retain(|_, (_, t)| *t > now);
+            if entries.len() >= MAX_CACHED_KEYS {
+                entries.clear();
+            }
+        }
+        entries.insert(secret.to_owned(), (principal.clone(), until));
+        Ok(lookup)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Principal, Instant)>> {
+        // A panic while holding the lock cannot leave the map inconsistent.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// What the key lookup found.
 #[derive(Debug)]
@@ -25,7 +97,8 @@ pub const NOT_TIED_TO_USER: &str =
     "This API key is not tied to a user and is no longer valid. Please recreate it.";
 pub const USER_INVALID: &str = "The user linked to this API key is inactive, archived, or invalid.";
 
-const CLIENT_KEY_SQL: &str = "SELECT api_key_id, api_key_name, api_key_secret, api_key_client_id \
+const CLIENT_KEY_SQL: &str = "SELECT api_key_id, api_key_name, api_key_secret, api_key_client_id, \
+     TIMESTAMPDIFF(SECOND, NOW(), api_key_expire) \
      FROM api_keys WHERE api_key_secret = ? AND api_key_expire > NOW()";
 
 /// The key, its user, the user's role, `module_support` level and client
@@ -48,7 +121,8 @@ fn user_key_sql(permission_type: bool) -> String {
             JOIN user_role_permissions p ON p.module_id = m.module_id \
             WHERE m.module_name = 'module_support' AND p.user_role_id = u.user_role_id), \
          (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {allow}), \
-         (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {deny}) \
+         (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {deny}), \
+         TIMESTAMPDIFF(SECOND, NOW(), k.api_key_expire) \
          FROM api_keys k \
          LEFT JOIN users u ON u.user_id = k.api_key_user_id \
          LEFT JOIN user_roles r ON r.role_id = u.user_role_id \
@@ -56,7 +130,8 @@ fn user_key_sql(permission_type: bool) -> String {
     )
 }
 
-/// Find the unexpired key whose secret is exactly `secret`.
+/// Find the unexpired key whose secret is exactly `secret`, and how long
+/// until it expires.
 ///
 /// ITFlow matches `api_key_secret = '$api_key'` under the column's
 /// case-insensitive, pad-space collation; replyd then keeps only a row whose
@@ -65,26 +140,32 @@ pub async fn find_key(
     pool: &Pool,
     schema: &SchemaInfo,
     secret: &str,
-) -> Result<KeyLookup, mysql_async::Error> {
+) -> Result<(KeyLookup, Duration), mysql_async::Error> {
+    let seconds = |s: i64| Duration::from_secs(s.max(0) as u64);
     let mut conn = pool.get_conn().await?;
     match schema.key_generation {
         KeyGeneration::ClientScoped => {
-            let rows: Vec<(i64, String, String, i64)> =
+            let rows: Vec<(i64, String, String, i64, i64)> =
                 conn.exec(CLIENT_KEY_SQL, (secret,)).await?;
-            Ok(rows
+            let found = rows
                 .into_iter()
-                .find(|(_, _, s, _)| s.as_bytes() == secret.as_bytes())
-                .map_or(KeyLookup::Unknown, |(key_id, key_name, _, client_id)| {
-                    KeyLookup::Found(Principal::ClientKey {
+                .find(|(_, _, s, _, _)| s.as_bytes() == secret.as_bytes());
+            Ok(match found {
+                None => (KeyLookup::Unknown, Duration::ZERO),
+                Some((key_id, key_name, _, client_id, expires)) => {
+                    let scope = if client_id == 0 {
+                        ClientScope::AllClients
+                    } else {
+                        ClientScope::Client(client_id)
+                    };
+                    let principal = Principal::ClientKey {
                         key_id,
                         key_name,
-                        scope: if client_id == 0 {
-                            ClientScope::AllClients
-                        } else {
-                            ClientScope::Client(client_id)
-                        },
-                    })
-                }))
+                        scope,
+                    };
+                    (KeyLookup::Found(principal), seconds(expires))
+                }
+            })
         }
         KeyGeneration::UserTied => {
             let rows: Vec<Row> = conn
@@ -93,10 +174,11 @@ pub async fn find_key(
             for row in rows {
                 let key = UserKeyRow::from_row(row)?;
                 if key.secret.as_bytes() == secret.as_bytes() {
-                    return Ok(key.into_lookup());
+                    let expires = seconds(key.expires_in);
+                    return Ok((key.into_lookup(), expires));
                 }
             }
-            Ok(KeyLookup::Unknown)
+            Ok((KeyLookup::Unknown, Duration::ZERO))
         }
     }
 }
@@ -115,6 +197,7 @@ struct UserKeyRow {
     support_level: Option<i64>,
     allow: Option<String>,
     deny: Option<String>,
+    expires_in: i64,
 }
 
 impl UserKeyRow {
@@ -133,6 +216,7 @@ impl UserKeyRow {
             support_level: take(&mut r, 10)?,
             allow: take(&mut r, 11)?,
             deny: take(&mut r, 12)?,
+            expires_in: take(&mut r, 13)?,
         })
     }
 

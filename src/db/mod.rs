@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod create_itflow;
+pub mod doctor;
 pub mod keys;
 pub mod replies;
 pub mod schema;
@@ -12,7 +13,16 @@ pub mod text;
 use mysql_async::prelude::FromValue;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row};
 
+/// How long a connection may sit idle in the pool before it is closed.
+pub const POOL_IDLE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A pool for `opts`, holding at most `max` connections.
+///
+/// Idle connections are kept (up to `max`) and closed after about
+/// `POOL_IDLE_TTL` unused, down to none, so an idle replyd holds no
+/// connections. (With mysql_async's default idle TTL of zero, a pool whose
+/// minimum is 0 closes every connection as soon as it is returned, and each
+/// query then pays a fresh connect and login.)
 ///
 /// `reset_connection` is off: replyd leaves no session state behind (every
 /// transaction ends in COMMIT or ROLLBACK, no variables or temporary tables),
@@ -22,6 +32,7 @@ pub fn build_pool(opts: Opts, max: usize) -> Pool {
     let constraints = PoolConstraints::new(0, max.max(1)).expect("0 <= max");
     let pool_opts = PoolOpts::default()
         .with_constraints(constraints)
+        .with_inactive_connection_ttl(POOL_IDLE_TTL)
         .with_reset_connection(false);
     Pool::new(OptsBuilder::from_opts(opts).pool_opts(pool_opts))
 }

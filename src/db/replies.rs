@@ -54,7 +54,13 @@ pub struct TextRows {
 /// subject and client, and the author's name: the user for Internal/Public
 /// replies, the contact for Client replies (ITFlow stores the contact id in
 /// `ticket_reply_by` for those; agent/ticket.php shows the same names).
-const SELECT: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
+///
+/// STRAIGHT_JOIN keeps `ticket_replies` the first table: the page is then
+/// read newest first along the primary key (or the ticket index) and stops
+/// after `limit` rows. Left to itself, once the ticket index exists MariaDB
+/// starts from `tickets` and sorts every reply in the table for the
+/// unfiltered first page (0.8 s a request at 10^5 replies).
+const SELECT: &str = "SELECT STRAIGHT_JOIN tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
      CASE WHEN tr.ticket_reply_type = 'Client' THEN c.contact_name \
           WHEN tr.ticket_reply_type IN ('Internal', 'Public') THEN u.user_name END AS ticket_reply_by_name \
      FROM ticket_replies tr \
@@ -63,16 +69,18 @@ const SELECT: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_su
      LEFT JOIN contacts c ON c.contact_id = tr.ticket_reply_by AND tr.ticket_reply_type = 'Client'";
 
 /// ITFlow api/v1/ticket_replies/read.php's select: the same columns, the
-/// author named by `COALESCE(u.user_name, c.contact_name)`.
-const SELECT_TICKET_REPLIES: &str = "SELECT tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
+/// author named by `COALESCE(u.user_name, c.contact_name)` (STRAIGHT_JOIN for
+/// the same reason as above).
+const SELECT_TICKET_REPLIES: &str = "SELECT STRAIGHT_JOIN tr.*, t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_client_id, \
      COALESCE(u.user_name, c.contact_name) AS ticket_reply_by_name \
      FROM ticket_replies tr \
      JOIN tickets t ON t.ticket_id = tr.ticket_reply_ticket_id \
      LEFT JOIN users u ON tr.ticket_reply_type != 'Client' AND u.user_id = tr.ticket_reply_by \
      LEFT JOIN contacts c ON tr.ticket_reply_type = 'Client' AND c.contact_id = tr.ticket_reply_by";
 
-/// One page of replies in the dialect's order.
-pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
+/// The read statement for `req`: the SQL text and its parameters. replyd
+/// runs exactly this; so does the benchmark's no-HTTP baseline.
+pub fn read_query(req: &ReadRequest) -> (String, Vec<Value>) {
     let select = match req.dialect {
         ReadDialect::Replies => SELECT,
         ReadDialect::TicketReplies => SELECT_TICKET_REPLIES,
@@ -123,7 +131,13 @@ pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, my
             params.push(req.offset.into());
         }
     }
+    (sql, params)
+}
 
+/// Newest first (the agent UI's order), one page: one round trip (plus a
+/// prepare the first time a connection sees this statement text).
+pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
+    let (sql, params) = read_query(req);
     let rows: Vec<Row> = pool.get_conn().await?.exec(sql, params).await?;
     let mut out = TextRows::default();
     if let Some(first) = rows.first() {
@@ -138,7 +152,7 @@ pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, my
         .map(|row| {
             let columns = row.columns();
             row.unwrap()
-                .iter()
+                .into_iter()
                 .zip(columns.iter())
                 .map(|(v, c)| to_php_text(v, c))
                 .collect()

@@ -7,10 +7,13 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
 /// The string PHP would receive for `value` in `column`, or None for NULL.
-pub fn to_php_text(value: &Value, column: &Column) -> Option<String> {
+pub fn to_php_text(value: Value, column: &Column) -> Option<String> {
     Some(match value {
         Value::NULL => return None,
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        // Taken, not copied, when it is valid UTF-8 (it always is from a
+        // utf8mb4 column).
+        Value::Bytes(b) => String::from_utf8(b)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         Value::Int(i) => zero_fill(i.to_string(), column),
         Value::UInt(u) => zero_fill(u.to_string(), column),
         Value::Float(f) => f.to_string(),
@@ -22,16 +25,16 @@ pub fn to_php_text(value: &Value, column: &Column) -> Option<String> {
             } else {
                 format!(
                     "{date} {h:02}:{mi:02}:{s:02}{}",
-                    fraction(*us, column.decimals())
+                    fraction(us, column.decimals())
                 )
             }
         }
         Value::Time(neg, days, h, mi, s, us) => {
-            let hours = u64::from(*days) * 24 + u64::from(*h);
+            let hours = u64::from(days) * 24 + u64::from(h);
             format!(
                 "{}{hours:02}:{mi:02}:{s:02}{}",
-                if *neg { "-" } else { "" },
-                fraction(*us, column.decimals())
+                if neg { "-" } else { "" },
+                fraction(us, column.decimals())
             )
         }
     })

@@ -19,18 +19,27 @@ impl Formatter for PhpFormatter {
     where
         W: ?Sized + Write,
     {
+        // Scan bytes, not chars: ASCII other than '/' (nearly everything)
+        // is copied as it is, in runs.
         let bytes = fragment.as_bytes();
         let mut start = 0;
-        for (i, ch) in fragment.char_indices() {
-            if ch != '/' && ch.is_ascii() {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 && b != b'/' {
+                i += 1;
                 continue;
             }
             writer.write_all(&bytes[start..i])?;
-            start = i + ch.len_utf8();
-            if ch == '/' {
+            if b == b'/' {
                 writer.write_all(b"\\/")?;
+                i += 1;
+                start = i;
                 continue;
             }
+            // `i` is on a character boundary: every byte before it in this
+            // run was ASCII or the end of a character handled here.
+            let ch = fragment[i..].chars().next().expect("a character at i");
             let mut units = [0u16; 2];
             for unit in ch.encode_utf16(&mut units) {
                 let u = *unit as usize;
@@ -43,6 +52,8 @@ impl Formatter for PhpFormatter {
                     HEX[u & 0xf],
                 ])?;
             }
+            i += ch.len_utf8();
+            start = i;
         }
         writer.write_all(&bytes[start..])
     }
@@ -59,9 +70,143 @@ pub fn to_json_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     out
 }
 
+/// What `write_json_str` does with each byte: 0 copy, b'u' `\u00XX`,
+/// b'/' and b'U' (a non-ASCII lead byte) PHP's extras, else the short escape.
+static ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'/' as usize] = b'/';
+    let mut i = 0x80;
+    while i < 0x100 {
+        t[i] = b'U';
+        i += 1;
+    }
+    t
+};
+
+/// `s` as a JSON string, quoted, exactly as `to_json_bytes(s)` writes it
+/// (PHP's `json_encode`), in one pass: for large answers built by hand.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping.
+        while i + 8 <= bytes.len() && !needs_escape(&bytes[i..i + 8]) {
+            i += 8;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let esc = ESCAPES[bytes[i] as usize];
+        if esc == 0 {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match esc {
+            b'U' => {
+                // `i` is a character boundary: only whole characters are
+                // stepped over.
+                let ch = s[i..].chars().next().expect("a character at i");
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    let u = *unit as usize;
+                    out.extend_from_slice(&[
+                        b'\\',
+                        b'u',
+                        HEX[(u >> 12) & 0xf],
+                        HEX[(u >> 8) & 0xf],
+                        HEX[(u >> 4) & 0xf],
+                        HEX[u & 0xf],
+                    ]);
+                }
+                i += ch.len_utf8();
+            }
+            b'u' => {
+                let b = bytes[i] as usize;
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xf]]);
+                i += 1;
+            }
+            short => {
+                out.extend_from_slice(&[b'\\', short]);
+                i += 1;
+            }
+        }
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Whether any of eight bytes is a control character, `"`, `\\`, `/` or
+/// non-ASCII (the bytes `ESCAPES` marks), tested on all eight at once.
+#[inline]
+fn needs_escape(chunk: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+    // A byte of `x` is zero: the classic has-zero-byte test.
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (w & HIGH)
+        | below_space
+        | has_zero(w ^ (ONES * u64::from(b'"')))
+        | has_zero(w ^ (ONES * u64::from(b'\\')))
+        | has_zero(w ^ (ONES * u64::from(b'/')))
+        != 0
+}
+
 #[cfg(test)]
 mod tests {
-    use super::to_json_bytes;
+    use super::{to_json_bytes, write_json_str};
+
+    #[test]
+    fn write_json_str_matches_to_json_bytes() {
+        let mut inputs: Vec<String> = (0u32..0x300)
+            .chain([
+                0x7ff, 0x800, 0x2028, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff,
+            ])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b{c}{c}"))
+            .collect();
+        inputs.push(String::new());
+        // Every position in and around an eight-byte chunk.
+        for special in [
+            "\"", "\\", "/", "\u{1f}", "\u{0}", "\n", "é", "😀", "\u{7f}", " ", "~",
+        ] {
+            for offset in 0..20 {
+                inputs.push(format!(
+                    "{}{special}{}",
+                    "x".repeat(offset),
+                    "y".repeat(offset % 9)
+                ));
+            }
+        }
+        inputs.push("Unicode é/ü \"quote\" <b>bold</b> & 'apos' 😀 \\ \n\t\u{1}".into());
+        for input in inputs {
+            let mut out = Vec::new();
+            write_json_str(&mut out, &input);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(to_json_bytes(&input)).unwrap(),
+                "{input:?}"
+            );
+        }
+    }
 
     fn enc(s: &str) -> String {
         String::from_utf8(to_json_bytes(s)).unwrap()

@@ -6,6 +6,7 @@ mod auth;
 mod compat;
 mod create;
 mod helpers;
+mod perf;
 mod read;
 mod startup;
 mod user_keys;
