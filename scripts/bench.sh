@@ -207,7 +207,7 @@ for n in "${sizes[@]}"; do
     log "seeding $db with $n replies"
     echo "CREATE DATABASE \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci" | replyd_sql
     t0=$(date +%s)
-    { cat compat-tests/fixtures/schema.sql compat-tests/fixtures/seed.sql; seed_sql "$n"; } | replyd_sql "$db" >/dev/null
+    { cat compat-tests/fixtures/schema.sql compat-tests/fixtures/seed.sql compat-tests/fixtures/seed-client-keys.sql; seed_sql "$n"; } | replyd_sql "$db" >/dev/null
     log "seeded in $(($(date +%s) - t0)) s"
     bench_reply=$(echo "SELECT MAX(ticket_reply_id) FROM ticket_replies WHERE ticket_reply_ticket_id = $bench_ticket" | replyd_sql "$db" | tail -1)
 
