@@ -10,12 +10,13 @@ use mysql_async::{Opts, OptsBuilder};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The config file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 8] = [
+const ENV_KEYS: [&str; 9] = [
     "listen",
     "database_url",
     "itflow_root",
@@ -24,6 +25,7 @@ const ENV_KEYS: [&str; 8] = [
     "max_page_size",
     "trusted_proxies",
     "db_pool_max",
+    "db_timeout_ms",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +49,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Most database connections replyd keeps open.
     pub db_pool_max: usize,
+    /// Longest a request waits for the database (a connection, then its
+    /// statements) before it is answered 503. Env: REPLYD_DB_TIMEOUT_MS.
+    pub db_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -63,6 +68,7 @@ impl Default for Settings {
                 IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
             ],
             db_pool_max: 32,
+            db_timeout_ms: 5000,
         }
     }
 }
@@ -104,6 +110,11 @@ impl Settings {
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
+    /// `db_timeout_ms` as a duration (at least 1 ms).
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_timeout_ms.max(1))
+    }
+
     /// Connection options: `database_url`, else ITFlow's config.php.
     pub fn database_opts(&self) -> Result<Opts, ConfigError> {
         if let Some(url) = self.database_url.as_deref().filter(|u| !u.is_empty()) {
@@ -123,5 +134,48 @@ impl Settings {
             .pass(Some(php.password))
             .db_name(Some(php.database))
             .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const EXAMPLE: &str = include_str!("../config/replyd.example.toml");
+
+    #[test]
+    fn every_key_has_an_env_variable_and_is_documented_in_the_example() {
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        let keys: BTreeSet<&str> = defaults
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ENV_KEYS.iter().copied().collect());
+        for key in keys {
+            let set = format!("{key} = ");
+            assert!(
+                EXAMPLE
+                    .lines()
+                    .any(|l| l.starts_with(&set) || l.starts_with(&format!("# {set}"))),
+                "config/replyd.example.toml does not show {key}"
+            );
+            let env = format!("REPLYD_{}", key.to_uppercase());
+            assert!(EXAMPLE.contains(&env), "the example does not name {env}");
+        }
+    }
+
+    #[test]
+    fn the_example_is_the_defaults() {
+        let example: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(EXAMPLE))
+            .extract()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(example).unwrap(),
+            serde_json::to_value(Settings::default()).unwrap()
+        );
     }
 }

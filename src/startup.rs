@@ -4,8 +4,9 @@ use crate::api;
 use crate::config::{ConfigError, Settings};
 use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
 use actix_web::{App, HttpServer, dev::Server, middleware::Logger, web};
-use mysql_async::Pool;
+use mysql_async::{Opts, Pool};
 use std::net::TcpListener;
+use std::time::Duration;
 
 /// Shared by every request.
 pub struct AppState {
@@ -33,11 +34,20 @@ pub struct Application {
     pool: Pool,
 }
 
+/// The startup schema check, bounded by `db_timeout_ms` (mysql_async has no
+/// connect timeout; an unreachable host would otherwise take minutes).
+async fn inspect_bounded(opts: Opts, limit: Duration) -> Result<SchemaInfo, SchemaError> {
+    match tokio::time::timeout(limit, db::schema::inspect(opts)).await {
+        Ok(result) => result,
+        Err(_) => Err(SchemaError::Connect(db::timed_out(limit))),
+    }
+}
+
 impl Application {
     /// Connect, check the schema and bind; `listen` may use port 0.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let opts = settings.database_opts()?;
-        let schema = db::schema::inspect(opts.clone()).await?;
+        let schema = inspect_bounded(opts.clone(), settings.db_timeout()).await?;
         let pool = db::build_pool(opts, settings.db_pool_max);
         log::info!(
             "database `{}`: ITFlow database version {}, {}",
@@ -87,7 +97,7 @@ impl Application {
 
 /// `replyd --check`: what startup would find, as text.
 pub async fn check(settings: &Settings) -> Result<String, StartupError> {
-    let schema = db::schema::inspect(settings.database_opts()?).await?;
+    let schema = inspect_bounded(settings.database_opts()?, settings.db_timeout()).await?;
     Ok(format!(
         "database: {}\nITFlow database version: {}\nAPI keys: {}\nschema: every table and column replyd needs is present\n",
         schema.database, schema.itflow_version, schema.key_generation

@@ -37,10 +37,11 @@ pub async fn authenticate(
     let secret = params.body_first("api_key").ok_or(ApiError::KeyMissing)?;
     // ITFlow's sanitizeInput() trims the key before the lookup.
     let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
-    let principal = match db::keys::find_key(&state.pool, secret).await? {
+    let limit = state.settings.db_timeout();
+    let principal = match db::within(limit, db::keys::find_key(&state.pool, secret)).await? {
         Some(p) => p,
         None => {
-            db::keys::log_failed_key(&state.pool, &meta).await?;
+            db::within(limit, db::keys::log_failed_key(&state.pool, &meta)).await?;
             return Err(ApiError::KeyInvalid);
         }
     };

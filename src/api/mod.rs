@@ -1,22 +1,39 @@
-//! The HTTP surface: the two v1 endpoints and the JSON 404.
+//! The HTTP surface: the two v1 endpoints, health checks and the JSON 404.
 
 pub mod auth;
 pub mod create;
+pub mod health;
 pub mod meta;
 pub mod params;
 pub mod read;
 
 use crate::error::ApiError;
-use actix_web::web;
+use actix_web::{HttpResponse, Resource, Route, guard, web};
 
 pub const READ_PATH: &str = "/api/v1/tickets/replies/read.php";
 pub const CREATE_PATH: &str = "/api/v1/tickets/replies/create.php";
+pub const HEALTHZ_PATH: &str = "/healthz";
+pub const READYZ_PATH: &str = "/readyz";
 
 /// Every method is routed to the handlers: authentication comes first, then
 /// the method check, as in ITFlow's validate_api_key.php.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(READ_PATH, web::route().to(read::handle))
-        .route(CREATE_PATH, web::route().to(create::handle));
+        .route(CREATE_PATH, web::route().to(create::handle))
+        .service(get_only(HEALTHZ_PATH, web::route().to(health::healthz)))
+        .service(get_only(READYZ_PATH, web::route().to(health::readyz)));
+}
+
+/// `path` served by `route` for GET and HEAD; any other method gets the
+/// JSON 405.
+fn get_only(path: &str, route: Route) -> Resource {
+    web::resource(path)
+        .route(route.guard(guard::Any(guard::Get()).or(guard::Head())))
+        .default_service(web::to(get_required))
+}
+
+async fn get_required() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::WrongMethod("GET"))
 }
 
 /// Anything else: a JSON 404.

@@ -1,7 +1,10 @@
 //! GET /api/v1/tickets/replies/read.php
 
 use crate::api::auth::authenticate;
-use crate::db::replies::{ReadRequest, ReplyFilter, TextRows, read_replies};
+use crate::db::{
+    self,
+    replies::{ReadRequest, ReplyFilter, TextRows, read_replies},
+};
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
 use crate::startup::AppState;
@@ -41,7 +44,11 @@ pub async fn handle(
         limit,
         offset,
     };
-    let rows = read_replies(&state.pool, &request).await?;
+    let rows = db::within(
+        state.settings.db_timeout(),
+        read_replies(&state.pool, &request),
+    )
+    .await?;
     if rows.rows.is_empty() {
         return Err(ApiError::NoResource);
     }

@@ -8,6 +8,7 @@ pub mod schema;
 pub mod text;
 
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use std::future::Future;
 use std::time::Duration;
 
 /// How long an idle connection stays open in the pool.
@@ -31,4 +32,53 @@ pub fn build_pool(opts: Opts, max: usize) -> Pool {
         .with_inactive_connection_ttl(IDLE_CONNECTION_TTL)
         .with_reset_connection(false);
     Pool::new(OptsBuilder::from_opts(opts).pool_opts(pool_opts))
+}
+
+/// Runs database work with a deadline. Past `limit` the work is abandoned
+/// (its connection is dropped, so an open transaction rolls back on the
+/// server) and fails as an I/O timeout, which the API answers with 503: a
+/// request never waits on an unreachable or frozen database for longer.
+///
+/// mysql_async has no connect timeout of its own; this bounds connecting,
+/// waiting for a pooled connection and every statement alike.
+pub async fn within<T, E>(limit: Duration, work: impl Future<Output = Result<T, E>>) -> Result<T, E>
+where
+    E: From<mysql_async::Error>,
+{
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(timed_out(limit).into()),
+    }
+}
+
+/// The error for database work abandoned after `limit`.
+pub fn timed_out(limit: Duration) -> mysql_async::Error {
+    let io = std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "no answer from the database within {} ms",
+            limit.as_millis()
+        ),
+    );
+    mysql_async::Error::Io(io.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    #[tokio::test]
+    async fn work_past_the_deadline_is_a_503() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, ApiError>(())
+        };
+        let started = std::time::Instant::now();
+        let err = within(Duration::from_millis(20), slow).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(matches!(err, ApiError::DatabaseUnavailable(_)), "{err:?}");
+        let fast = async { Ok::<_, ApiError>(7) };
+        assert_eq!(within(Duration::from_millis(20), fast).await.unwrap(), 7);
+    }
 }

@@ -44,11 +44,18 @@ pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: Pool,
+    /// The server's URL (no database).
+    server: String,
 }
 
 impl TestDb {
     /// Create an empty database with a unique name.
     pub async fn empty() -> TestDb {
+        TestDb::empty_on(&server_url()).await
+    }
+
+    /// Create an empty database with a unique name on the server at `server`.
+    pub async fn empty_on(server: &str) -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "replyd_t_{}_{}_{}",
@@ -59,7 +66,7 @@ impl TestDb {
                 .unwrap()
                 .subsec_nanos()
         );
-        let server = server_url();
+        let server = server.trim_end_matches('/').to_string();
         let mut admin = mysql_async::Conn::new(Opts::from_url(&server).unwrap())
             .await
             .expect("test MariaDB server reachable (set REPLYD_TEST_DATABASE_URL)");
@@ -72,12 +79,22 @@ impl TestDb {
         admin.disconnect().await.unwrap();
         let url = format!("{server}/{name}");
         let pool = Pool::new(Opts::from_url(&url).unwrap());
-        TestDb { name, url, pool }
+        TestDb {
+            name,
+            url,
+            pool,
+            server,
+        }
     }
 
     /// The schema under test plus the standard seed.
     pub async fn seeded() -> TestDb {
-        let db = TestDb::empty().await;
+        TestDb::seeded_on(&server_url()).await
+    }
+
+    /// The schema under test plus the standard seed, on the server at `server`.
+    pub async fn seeded_on(server: &str) -> TestDb {
+        let db = TestDb::empty_on(server).await;
         db.exec_script(&schema_sql()).await;
         db.exec_script(&seed_sql()).await;
         db
@@ -125,6 +142,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let server = self.server.clone();
         // Drop runs inside the test's runtime, which this blocks: drop the
         // database from a thread with its own runtime and its own connection
         // (the pool's connections belong to the blocked runtime).
@@ -133,15 +151,17 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async move {
-                if let Ok(mut c) =
-                    mysql_async::Conn::new(Opts::from_url(&server_url()).unwrap()).await
-                {
+            // Bounded: a test may leave its server stopped or frozen.
+            let drop_db = async move {
+                if let Ok(mut c) = mysql_async::Conn::new(Opts::from_url(&server).unwrap()).await {
                     let _ = c
                         .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
                         .await;
                     let _ = c.disconnect().await;
                 }
+            };
+            rt.block_on(async move {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drop_db).await;
             });
         })
         .join()

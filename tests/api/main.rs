@@ -5,6 +5,10 @@
 mod auth;
 mod compat;
 mod create;
+mod health;
 mod helpers;
+mod outage;
+mod private_db;
+mod process;
 mod read;
 mod startup;
