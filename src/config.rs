@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 10] = [
     "listen",
     "database_url",
     "itflow_root",
@@ -26,6 +26,7 @@ const ENV_KEYS: [&str; 9] = [
     "trusted_proxies",
     "db_pool_max",
     "db_timeout_ms",
+    "metrics_allow",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +53,9 @@ pub struct Settings {
     /// Longest a request waits for the database (a connection, then its
     /// statements) before it is answered 503. Env: REPLYD_DB_TIMEOUT_MS.
     pub db_timeout_ms: u64,
+    /// Client addresses allowed to read /metrics; empty: nobody.
+    /// Env: REPLYD_METRICS_ALLOW.
+    pub metrics_allow: Vec<IpAddr>,
 }
 
 impl Default for Settings {
@@ -63,14 +67,20 @@ impl Default for Settings {
             legacy_author_user_id: 0,
             max_body_bytes: 1024 * 1024,
             max_page_size: 1000,
-            trusted_proxies: vec![
-                IpAddr::from([127, 0, 0, 1]),
-                IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
-            ],
+            trusted_proxies: loopback(),
             db_pool_max: 32,
             db_timeout_ms: 5000,
+            metrics_allow: loopback(),
         }
     }
+}
+
+/// 127.0.0.1 and ::1.
+fn loopback() -> Vec<IpAddr> {
+    vec![
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
+    ]
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,9 @@ pub enum ApiError {
     BodyTooLarge(usize),
     #[error("No such endpoint.")]
     NoRoute,
+    /// /metrics from an address not in `metrics_allow`.
+    #[error("Metrics are served only to the addresses in replyd's metrics_allow setting.")]
+    MetricsForbidden,
     /// /readyz: the reason replyd cannot serve requests now.
     #[error("Not ready: {0}")]
     NotReady(String),
@@ -85,6 +88,7 @@ impl ResponseError for ApiError {
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MetricsForbidden => StatusCode::FORBIDDEN,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -6,5 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod metrics;
+pub mod observe;
 pub mod php;
 pub mod startup;

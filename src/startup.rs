@@ -3,9 +3,12 @@
 use crate::api;
 use crate::config::{ConfigError, Settings};
 use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
-use actix_web::{App, HttpServer, dev::Server, middleware::Logger, web};
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware::from_fn, web};
 use mysql_async::{Opts, Pool};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 /// Shared by every request.
@@ -13,6 +16,7 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
     pub schema: SchemaInfo,
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,9 +33,9 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    port: u16,
+    local_addr: SocketAddr,
     server: Server,
-    pool: Pool,
+    state: web::Data<AppState>,
 }
 
 /// The startup schema check, bounded by `db_timeout_ms` (mysql_async has no
@@ -60,35 +64,42 @@ impl Application {
             source,
         };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
-        let port = listener.local_addr().map_err(listen_err)?.port();
+        let local_addr = listener.local_addr().map_err(listen_err)?;
         let state = web::Data::new(AppState {
-            pool: pool.clone(),
+            metrics: Metrics::new(&pool, settings.db_pool_max),
+            pool,
             settings: settings.clone(),
             schema,
         });
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
-                // %U is the path without the query string, which may carry
-                // the API key.
-                .wrap(Logger::new("%a \"%m %U\" %s %b %Dms"))
+                .app_data(app_state.clone())
+                // The access log line and request metrics (src/observe.rs).
+                .wrap(from_fn(observe))
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, pool })
+        Ok(Self {
+            local_addr,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.local_addr.port()
     }
 
     /// Serve until the server stops (SIGINT/SIGTERM), then close the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Err(e) = self.pool.disconnect().await {
+        let pool = self.state.pool.clone();
+        drop(self.state);
+        if let Err(e) = pool.disconnect().await {
             log::warn!("closing the database pool: {e}");
         }
         result

@@ -7,6 +7,8 @@ use crate::api::params::Params;
 use crate::db;
 use crate::domain::Principal;
 use crate::error::ApiError;
+use crate::metrics::AuthFailure;
+use crate::observe::record_key_name;
 use crate::startup::AppState;
 use actix_web::{HttpRequest, http::Method, web};
 
@@ -34,17 +36,23 @@ pub async fn authenticate(
 
     // PHP: missing only when neither $_GET nor $_POST has it; an empty key
     // is looked up (and fails, with a log row) like any other.
-    let secret = params.body_first("api_key").ok_or(ApiError::KeyMissing)?;
+    let Some(secret) = params.body_first("api_key") else {
+        state.metrics.auth_failed(AuthFailure::Missing);
+        return Err(ApiError::KeyMissing);
+    };
     // ITFlow's sanitizeInput() trims the key before the lookup.
     let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
     let limit = state.settings.db_timeout();
     let principal = match db::within(limit, db::keys::find_key(&state.pool, secret)).await? {
         Some(p) => p,
         None => {
+            state.metrics.auth_failed(AuthFailure::Invalid);
             db::within(limit, db::keys::log_failed_key(&state.pool, &meta)).await?;
             return Err(ApiError::KeyInvalid);
         }
     };
+    // For the access log: the key's name, never its secret.
+    record_key_name(req, principal.key_name());
     if req.method() != method {
         return Err(ApiError::WrongMethod(if method == Method::GET {
             "GET"

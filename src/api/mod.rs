@@ -1,9 +1,11 @@
-//! The HTTP surface: the two v1 endpoints, health checks and the JSON 404.
+//! The HTTP surface: the two v1 endpoints, health checks, metrics and the
+//! JSON 404.
 
 pub mod auth;
 pub mod create;
 pub mod health;
 pub mod meta;
+pub mod metrics;
 pub mod params;
 pub mod read;
 
@@ -14,6 +16,7 @@ pub const READ_PATH: &str = "/api/v1/tickets/replies/read.php";
 pub const CREATE_PATH: &str = "/api/v1/tickets/replies/create.php";
 pub const HEALTHZ_PATH: &str = "/healthz";
 pub const READYZ_PATH: &str = "/readyz";
+pub const METRICS_PATH: &str = "/metrics";
 
 /// Every method is routed to the handlers: authentication comes first, then
 /// the method check, as in ITFlow's validate_api_key.php.
@@ -21,7 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(READ_PATH, web::route().to(read::handle))
         .route(CREATE_PATH, web::route().to(create::handle))
         .service(get_only(HEALTHZ_PATH, web::route().to(health::healthz)))
-        .service(get_only(READYZ_PATH, web::route().to(health::readyz)));
+        .service(get_only(READYZ_PATH, web::route().to(health::readyz)))
+        .service(get_only(METRICS_PATH, web::route().to(metrics::handle)));
 }
 
 /// `path` served by `route` for GET and HEAD; any other method gets the
@@ -34,6 +38,19 @@ fn get_only(path: &str, route: Route) -> Resource {
 
 async fn get_required() -> Result<HttpResponse, ApiError> {
     Err(ApiError::WrongMethod("GET"))
+}
+
+/// The `endpoint` label of a request path in metrics: one of a fixed few,
+/// so that unknown paths cannot grow the number of series.
+pub fn endpoint_label(path: &str) -> &'static str {
+    match path {
+        READ_PATH => "read.php",
+        CREATE_PATH => "create.php",
+        HEALTHZ_PATH => "healthz",
+        READYZ_PATH => "readyz",
+        METRICS_PATH => "metrics",
+        _ => "other",
+    }
 }
 
 /// Anything else: a JSON 404.

@@ -23,7 +23,7 @@ async fn only_get_and_head_are_served() {
     let app = spawn_app().await;
     let get_only =
         r#"{"success":"False","message":"Can only send GET requests to this endpoint."}"#;
-    for path in ["/healthz", "/readyz"] {
+    for path in ["/healthz", "/readyz", "/metrics"] {
         app.post_form(path, "").await.assert(405, get_only);
     }
 }

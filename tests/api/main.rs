@@ -7,6 +7,8 @@ mod compat;
 mod create;
 mod health;
 mod helpers;
+mod logging;
+mod metrics;
 mod outage;
 mod private_db;
 mod process;
