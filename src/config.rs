@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 11] = [
     "listen",
     "database_url",
     "itflow_root",
@@ -26,6 +26,7 @@ const ENV_KEYS: [&str; 10] = [
     "trusted_proxies",
     "db_pool_max",
     "db_timeout_ms",
+    "shutdown_timeout_secs",
     "metrics_allow",
 ];
 
@@ -53,6 +54,9 @@ pub struct Settings {
     /// Longest a request waits for the database (a connection, then its
     /// statements) before it is answered 503. Env: REPLYD_DB_TIMEOUT_MS.
     pub db_timeout_ms: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may run before they are
+    /// cut off. Env: REPLYD_SHUTDOWN_TIMEOUT_SECS.
+    pub shutdown_timeout_secs: u64,
     /// Client addresses allowed to read /metrics; empty: nobody.
     /// Env: REPLYD_METRICS_ALLOW.
     pub metrics_allow: Vec<IpAddr>,
@@ -70,6 +74,7 @@ impl Default for Settings {
             trusted_proxies: loopback(),
             db_pool_max: 32,
             db_timeout_ms: 5000,
+            shutdown_timeout_secs: 30,
             metrics_allow: loopback(),
         }
     }

@@ -9,4 +9,6 @@ pub mod error;
 pub mod metrics;
 pub mod observe;
 pub mod php;
+pub mod shutdown;
 pub mod startup;
+pub mod systemd;

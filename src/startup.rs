@@ -5,7 +5,7 @@ use crate::config::{ConfigError, Settings};
 use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
 use crate::metrics::Metrics;
 use crate::observe::observe;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware::from_fn, web};
 use mysql_async::{Opts, Pool};
 use std::net::{SocketAddr, TcpListener};
@@ -18,6 +18,9 @@ pub struct AppState {
     pub schema: SchemaInfo,
     pub metrics: Metrics,
 }
+
+/// How long closing the pool may take once the server has stopped.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -49,6 +52,10 @@ async fn inspect_bounded(opts: Opts, limit: Duration) -> Result<SchemaInfo, Sche
 
 impl Application {
     /// Connect, check the schema and bind; `listen` may use port 0.
+    ///
+    /// The server does not watch for signals itself: call
+    /// [`crate::shutdown::stop_on_signals`] with [`Application::handle`]
+    /// (as `main` does), or stop it through the handle.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let opts = settings.database_opts()?;
         let schema = inspect_bounded(opts.clone(), settings.db_timeout()).await?;
@@ -80,6 +87,9 @@ impl Application {
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
+        .disable_signals()
+        // Graceful stop: in-flight requests get this long to finish.
+        .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)
         .map_err(listen_err)?
         .run();
@@ -94,13 +104,34 @@ impl Application {
         self.local_addr.port()
     }
 
-    /// Serve until the server stops (SIGINT/SIGTERM), then close the pool.
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops the server: `handle().stop(true)` stops accepting and lets
+    /// in-flight requests finish (up to `shutdown_timeout_secs`).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The state every request shares (settings, pool, metrics).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serve until the server is stopped, then close the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         let pool = self.state.pool.clone();
         drop(self.state);
-        if let Err(e) = pool.disconnect().await {
-            log::warn!("closing the database pool: {e}");
+        match tokio::time::timeout(POOL_CLOSE_TIMEOUT, pool.disconnect()).await {
+            Ok(Ok(())) => log::info!("database pool closed"),
+            Ok(Err(e)) => log::warn!("closing the database pool: {e}"),
+            Err(_) => log::warn!(
+                "closing the database pool took over {} s; exiting anyway",
+                POOL_CLOSE_TIMEOUT.as_secs()
+            ),
         }
         result
     }

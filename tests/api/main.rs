@@ -13,4 +13,6 @@ mod outage;
 mod private_db;
 mod process;
 mod read;
+mod shutdown;
 mod startup;
+mod systemd;
