@@ -171,6 +171,7 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub address: String,
+    pub port: u16,
     pub db: TestDb,
     pub client: reqwest::Client,
 }
@@ -198,10 +199,12 @@ pub async fn spawn_on(db: TestDb, f: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db);
     f(&mut settings);
     let app = Application::build(settings).await.expect("replyd starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
+    let port = app.port();
+    let address = format!("http://127.0.0.1:{port}");
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        port,
         db,
         client: reqwest::Client::builder()
             .user_agent("replyd-tests/1.0")
@@ -248,6 +251,10 @@ impl Answer {
 }
 
 impl TestApp {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.address, path_and_query)
     }

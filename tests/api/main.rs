@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod logging;
 mod metrics;
+mod nginx;
 mod outage;
 mod private_db;
 mod process;
