@@ -5,6 +5,7 @@
 mod auth;
 mod compat;
 mod create;
+mod grants;
 mod health;
 mod helpers;
 mod logging;
