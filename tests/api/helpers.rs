@@ -170,10 +170,33 @@ impl Drop for TestDb {
 }
 
 pub struct TestApp {
+    /// First, so that it is dropped first: replyd stops before its
+    /// database is dropped.
+    _server: AppThread,
     pub address: String,
     pub port: u16,
     pub db: TestDb,
     pub client: reqwest::Client,
+}
+
+/// replyd serving on a thread and runtime of its own; stopped, and its
+/// database connections closed, when dropped. (Spawned on the test's
+/// runtime instead, the server and its pool would outlive the test, each
+/// pool holding its idle connections to the shared server until the test
+/// binary exits.)
+struct AppThread {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for AppThread {
+    fn drop(&mut self) {
+        // Sends the command at once; the app's runtime carries it out.
+        drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Settings for a test app on `db`: port 0, everything else default.
@@ -198,11 +221,34 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_on(db: TestDb, f: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db);
     f(&mut settings);
-    let app = Application::build(settings).await.expect("replyd starts");
-    let port = app.port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            match Application::build(settings).await {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.handle())));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    let (port, handle) = match rx.await.unwrap() {
+        Ok(started) => started,
+        Err(e) => panic!("replyd starts: {e:?}"),
+    };
     let address = format!("http://127.0.0.1:{port}");
-    tokio::spawn(app.run_until_stopped());
     TestApp {
+        _server: AppThread {
+            handle,
+            thread: Some(thread),
+        },
         address,
         port,
         db,

@@ -117,6 +117,7 @@ impl PrivateMariaDb {
             ))
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--port={}", self.port))
+            .arg(format!("--tmpdir={}", self.dir.display()))
             .arg("--skip-name-resolve")
             .arg("--innodb-buffer-pool-size=32M")
             .arg("--innodb-flush-log-at-trx-commit=2")
