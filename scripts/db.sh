@@ -35,12 +35,39 @@ _replyd_apt_install() {
         fi
     fi
     _replyd_log "installing $* with apt-get"
-    if ! { "${sudo[@]}" apt-get update -qq </dev/null &&
+    # Installing a server package (mariadb-server, nginx) must not start a
+    # system daemon (a second MariaDB, nginx on port 80): without a
+    # policy-rc.d, add one that refuses service starts during the install.
+    local policy=/usr/sbin/policy-rc.d added='' rc=0
+    if [ ! -e "$policy" ] &&
+        printf '#!/bin/sh\n# added by replyd scripts/db.sh during apt-get install\nexit 101\n' |
+        "${sudo[@]}" tee "$policy" >/dev/null && "${sudo[@]}" chmod 755 "$policy"; then
+        added=1
+    fi
+    { "${sudo[@]}" apt-get update -qq </dev/null &&
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -qq "$@" </dev/null >/dev/null; }; then
+            apt-get install -y -qq "$@" </dev/null >/dev/null; } || rc=$?
+    if [ -n "$added" ]; then
+        "${sudo[@]}" rm -f "$policy"
+    fi
+    if [ "$rc" -ne 0 ]; then
         _replyd_log "apt-get could not install $*"
         return 1
     fi
+}
+
+# replyd_ensure_exe PACKAGE NAME_OR_PATH...: prints the path of the first
+# executable found (names in PATH, absolute paths as given), installing
+# PACKAGE with apt-get when there is none.
+replyd_ensure_exe() {
+    local package=$1 found
+    shift
+    if found=$(_replyd_find_exe "$@"); then
+        printf '%s\n' "$found"
+        return 0
+    fi
+    _replyd_apt_install "$package" >&2 || return 1
+    _replyd_find_exe "$@"
 }
 
 # Prints the path of the first executable among the names (looked up in

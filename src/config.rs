@@ -10,12 +10,13 @@ use mysql_async::{Opts, OptsBuilder};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The config file read when `--config` is not given (if it exists).
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 10] = [
+const ENV_KEYS: [&str; 13] = [
     "itflow_base_url",
     "listen",
     "database_url",
@@ -26,6 +27,9 @@ const ENV_KEYS: [&str; 10] = [
     "trusted_proxies",
     "db_pool_max",
     "key_cache_ttl_secs",
+    "db_timeout_ms",
+    "shutdown_timeout_secs",
+    "metrics_allow",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +61,15 @@ pub struct Settings {
     /// requests with it skip the key query; a key deleted or expired in
     /// `api_keys` keeps working at most this long. 0: look up every time.
     pub key_cache_ttl_secs: u64,
+    /// Longest a request waits for the database (a connection, then its
+    /// statements) before it is answered 503. Env: REPLYD_DB_TIMEOUT_MS.
+    pub db_timeout_ms: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may run before they are
+    /// cut off. Env: REPLYD_SHUTDOWN_TIMEOUT_SECS.
+    pub shutdown_timeout_secs: u64,
+    /// Client addresses allowed to read /metrics; empty: nobody.
+    /// Env: REPLYD_METRICS_ALLOW.
+    pub metrics_allow: Vec<IpAddr>,
 }
 
 impl Default for Settings {
@@ -69,14 +82,22 @@ impl Default for Settings {
             legacy_author_user_id: 0,
             max_body_bytes: 1024 * 1024,
             max_page_size: 1000,
-            trusted_proxies: vec![
-                IpAddr::from([127, 0, 0, 1]),
-                IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
-            ],
+            trusted_proxies: loopback(),
             db_pool_max: 32,
             key_cache_ttl_secs: 5,
+            db_timeout_ms: 5000,
+            shutdown_timeout_secs: 30,
+            metrics_allow: loopback(),
         }
     }
+}
+
+/// 127.0.0.1 and ::1.
+fn loopback() -> Vec<IpAddr> {
+    vec![
+        IpAddr::from([127, 0, 0, 1]),
+        IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
+    ]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +152,11 @@ impl Settings {
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
+    /// `db_timeout_ms` as a duration (at least 1 ms).
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_timeout_ms.max(1))
+    }
+
     /// Connection options: `database_url`, else ITFlow's config.php.
     pub fn database_opts(&self) -> Result<Opts, ConfigError> {
         if let Some(url) = self.database_url.as_deref().filter(|u| !u.is_empty()) {
@@ -156,18 +182,42 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    const EXAMPLE: &str = include_str!("../config/replyd.example.toml");
 
     #[test]
-    fn the_example_config_documents_every_key_and_loads() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/replyd.example.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        for key in ENV_KEYS {
+    fn every_key_has_an_env_variable_and_is_documented_in_the_example() {
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        let keys: BTreeSet<&str> = defaults
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ENV_KEYS.iter().copied().collect());
+        for key in keys {
+            let set = format!("{key} = ");
             assert!(
-                text.contains(&format!("REPLYD_{}", key.to_uppercase())),
-                "config/replyd.example.toml does not document {key}"
+                EXAMPLE
+                    .lines()
+                    .any(|l| l.starts_with(&set) || l.starts_with(&format!("# {set}"))),
+                "config/replyd.example.toml does not show {key}"
             );
+            let env = format!("REPLYD_{}", key.to_uppercase());
+            assert!(EXAMPLE.contains(&env), "the example does not name {env}");
         }
-        let settings = Settings::load(Some(&path)).unwrap();
-        assert_eq!(settings.key_cache_ttl_secs, 5);
+    }
+
+    #[test]
+    fn the_example_is_the_defaults() {
+        let example: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(EXAMPLE))
+            .extract()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(example).unwrap(),
+            serde_json::to_value(Settings::default()).unwrap()
+        );
     }
 }

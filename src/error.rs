@@ -37,6 +37,12 @@ pub enum ApiError {
     BodyTooLarge(usize),
     #[error("No such endpoint.")]
     NoRoute,
+    /// /metrics from an address not in `metrics_allow`.
+    #[error("Metrics are served only to the addresses in replyd's metrics_allow setting.")]
+    MetricsForbidden,
+    /// /readyz: the reason replyd cannot serve requests now.
+    #[error("Not ready: {0}")]
+    NotReady(String),
     #[error("The database is unavailable; try again shortly.")]
     DatabaseUnavailable(#[source] mysql_async::Error),
     #[error("Internal error while talking to the database; nothing was written.")]
@@ -59,13 +65,21 @@ impl ApiError {
     }
 }
 
+/// Server errors that mean "the database cannot take requests now" rather
+/// than "this request failed": too many connections, shutdown in progress,
+/// connection killed.
+const UNAVAILABLE_SERVER_CODES: [u16; 3] = [1040, 1053, 1927];
+
 impl From<mysql_async::Error> for ApiError {
     fn from(e: mysql_async::Error) -> Self {
-        match e {
+        match &e {
             mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => {
                 ApiError::DatabaseUnavailable(e)
             }
-            other => ApiError::Database(other),
+            mysql_async::Error::Server(s) if UNAVAILABLE_SERVER_CODES.contains(&s.code) => {
+                ApiError::DatabaseUnavailable(e)
+            }
+            _ => ApiError::Database(e),
         }
     }
 }
@@ -94,6 +108,8 @@ impl ResponseError for ApiError {
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MetricsForbidden => StatusCode::FORBIDDEN,
+            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::CommitFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,5 +1,6 @@
 use replyd::config::Settings;
 use replyd::startup::{Application, check, doctor};
+use replyd::{shutdown, systemd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,9 +110,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    actix_web::rt::spawn(shutdown::stop_on_signals(app.handle(), app.state()));
+    if let Some(timeout) = systemd::watchdog_timeout() {
+        actix_web::rt::spawn(systemd::watchdog(app.local_addr(), timeout));
+    }
     log::info!("listening on port {}", app.port());
+    systemd::notify("READY=1");
     match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            log::info!("stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("replyd: {e}");
             ExitCode::FAILURE

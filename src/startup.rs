@@ -3,9 +3,12 @@
 use crate::api;
 use crate::config::{ConfigError, Settings};
 use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
-use actix_web::{App, HttpServer, dev::Server, middleware::Logger, web};
-use mysql_async::Pool;
-use std::net::TcpListener;
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, middleware::from_fn, web};
+use mysql_async::{Opts, Pool};
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 /// Shared by every request.
@@ -17,7 +20,11 @@ pub struct AppState {
     pub itflow_base_url: String,
     /// Recently seen valid API keys (`key_cache_ttl_secs`).
     pub keys: db::keys::KeyCache,
+    pub metrics: Metrics,
 }
+
+/// How long closing the pool may take once the server has stopped.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -35,16 +42,29 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    port: u16,
+    local_addr: SocketAddr,
     server: Server,
-    pool: Pool,
+    state: web::Data<AppState>,
+}
+
+/// The startup schema check, bounded by `db_timeout_ms` (mysql_async has no
+/// connect timeout; an unreachable host would otherwise take minutes).
+async fn inspect_bounded(opts: Opts, limit: Duration) -> Result<SchemaInfo, SchemaError> {
+    match tokio::time::timeout(limit, db::schema::inspect(opts)).await {
+        Ok(result) => result,
+        Err(_) => Err(SchemaError::Connect(db::timed_out(limit))),
+    }
 }
 
 impl Application {
     /// Connect, check the schema and bind; `listen` may use port 0.
+    ///
+    /// The server does not watch for signals itself: call
+    /// [`crate::shutdown::stop_on_signals`] with [`Application::handle`]
+    /// (as `main` does), or stop it through the handle.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let opts = settings.database_opts()?;
-        let schema = db::schema::inspect(opts.clone()).await?;
+        let schema = inspect_bounded(opts.clone(), settings.db_timeout()).await?;
         let pool = db::build_pool(opts, settings.db_pool_max);
         log::info!(
             "database `{}`: ITFlow database version {}, {}; {}",
@@ -59,38 +79,69 @@ impl Application {
             source,
         };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
-        let port = listener.local_addr().map_err(listen_err)?.port();
+        let local_addr = listener.local_addr().map_err(listen_err)?;
         let state = web::Data::new(AppState {
-            pool: pool.clone(),
+            metrics: Metrics::new(&pool, settings.db_pool_max),
             itflow_base_url: settings.base_url(),
+            pool,
             settings: settings.clone(),
             schema,
             keys: db::keys::KeyCache::new(Duration::from_secs(settings.key_cache_ttl_secs)),
         });
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
-                // %U is the path without the query string, which may carry
-                // the API key.
-                .wrap(Logger::new("%a \"%m %U\" %s %b %Dms"))
+                .app_data(app_state.clone())
+                // The access log line and request metrics (src/observe.rs).
+                .wrap(from_fn(observe))
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
+        .disable_signals()
+        // Graceful stop: in-flight requests get this long to finish.
+        .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, pool })
+        Ok(Self {
+            local_addr,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.local_addr.port()
     }
 
-    /// Serve until the server stops (SIGINT/SIGTERM), then close the pool.
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops the server: `handle().stop(true)` stops accepting and lets
+    /// in-flight requests finish (up to `shutdown_timeout_secs`).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The state every request shares (settings, pool, metrics).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serve until the server is stopped, then close the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Err(e) = self.pool.disconnect().await {
-            log::warn!("closing the database pool: {e}");
+        let pool = self.state.pool.clone();
+        drop(self.state);
+        match tokio::time::timeout(POOL_CLOSE_TIMEOUT, pool.disconnect()).await {
+            Ok(Ok(())) => log::info!("database pool closed"),
+            Ok(Err(e)) => log::warn!("closing the database pool: {e}"),
+            Err(_) => log::warn!(
+                "closing the database pool took over {} s; exiting anyway",
+                POOL_CLOSE_TIMEOUT.as_secs()
+            ),
         }
         result
     }
@@ -98,7 +149,7 @@ impl Application {
 
 /// `replyd --check`: what startup would find, as text.
 pub async fn check(settings: &Settings) -> Result<String, StartupError> {
-    let schema = db::schema::inspect(settings.database_opts()?).await?;
+    let schema = inspect_bounded(settings.database_opts()?, settings.db_timeout()).await?;
     Ok(format!(
         "database: {}\nITFlow database version: {}\nAPI keys: {}\noptional parts: {}\nschema: every table and column replyd needs is present\n",
         schema.database, schema.itflow_version, schema.key_generation, schema.features

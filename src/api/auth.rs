@@ -8,6 +8,8 @@ use crate::db;
 use crate::db::keys::KeyLookup;
 use crate::domain::Principal;
 use crate::error::ApiError;
+use crate::metrics::AuthFailure;
+use crate::observe::record_key_name;
 use crate::startup::AppState;
 use actix_web::{HttpRequest, http::Method, web};
 
@@ -42,25 +44,37 @@ pub async fn authenticate(
 
     // PHP: missing only when neither $_GET nor $_POST has it; an empty key
     // is looked up (and fails, with a log row) like any other.
-    let secret = params.body_first("api_key").ok_or(ApiError::KeyMissing)?;
+    let Some(secret) = params.body_first("api_key") else {
+        state.metrics.auth_failed(AuthFailure::Missing);
+        return Err(ApiError::KeyMissing);
+    };
     // ITFlow's sanitizeInput() trims the key before the lookup.
     let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
-    let principal = match state
-        .keys
-        .find_key(&state.pool, &state.schema, secret)
-        .await?
+    let limit = state.settings.db_timeout();
+    let principal = match db::within(
+        limit,
+        state.keys.find_key(&state.pool, &state.schema, secret),
+    )
+    .await?
     {
         KeyLookup::Found(p) => p,
-        KeyLookup::Refused(message) => return Err(ApiError::Forbidden(message)),
+        KeyLookup::Refused(message) => {
+            state.metrics.auth_failed(AuthFailure::Refused);
+            return Err(ApiError::Forbidden(message));
+        }
         KeyLookup::Unknown => {
+            state.metrics.auth_failed(AuthFailure::Invalid);
             // PHP ignores a failed log insert; the answer stays a 401.
-            if let Err(e) = db::keys::log_failed_key(&state.pool, &meta).await {
+            if let Err(e) = db::within(limit, db::keys::log_failed_key(&state.pool, &meta)).await {
                 log::error!("writing the failed-key log row: {e}");
             }
             return Err(ApiError::KeyInvalid);
         }
     };
+    // For the access log: the key's name, never its secret.
+    record_key_name(req, principal.key_name());
     if principal.support_level() < required_level {
+        state.metrics.auth_failed(AuthFailure::Refused);
         return Err(ApiError::Forbidden(NO_PERMISSION));
     }
     if req.method() != method {

@@ -33,7 +33,7 @@ impl RequestMeta {
 /// The peer address; behind a trusted proxy, the first `X-Forwarded-For`
 /// entry (ITFlow's getIP() with CONST_GET_IP_METHOD = HTTP_X_FORWARDED_FOR),
 /// used only when it is a valid IP address.
-fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
+pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
     let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
         return String::new();
     };

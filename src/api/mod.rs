@@ -1,20 +1,26 @@
-//! The HTTP surface: the two v1 endpoints and the JSON 404.
+//! The HTTP surface: the two v1 endpoints, health checks, metrics and the
+//! JSON 404.
 
 pub mod auth;
 pub mod create;
+pub mod health;
 pub mod meta;
+pub mod metrics;
 pub mod params;
 pub mod read;
 pub mod ticket_replies;
 
 use crate::error::ApiError;
-use actix_web::web;
+use actix_web::{HttpResponse, Resource, Route, guard, web};
 
 pub const READ_PATH: &str = "/api/v1/tickets/replies/read.php";
 pub const CREATE_PATH: &str = "/api/v1/tickets/replies/create.php";
 /// ITFlow 2.6's own endpoints, served on every supported database.
 pub const ITFLOW_READ_PATH: &str = "/api/v1/ticket_replies/read.php";
 pub const ITFLOW_CREATE_PATH: &str = "/api/v1/ticket_replies/create.php";
+pub const HEALTHZ_PATH: &str = "/healthz";
+pub const READYZ_PATH: &str = "/readyz";
+pub const METRICS_PATH: &str = "/metrics";
 
 /// Every method is routed to the handlers: authentication comes first, then
 /// the method check, as in ITFlow's validate_api_key.php.
@@ -22,7 +28,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(READ_PATH, web::route().to(read::handle))
         .route(CREATE_PATH, web::route().to(create::handle))
         .route(ITFLOW_READ_PATH, web::route().to(ticket_replies::read))
-        .route(ITFLOW_CREATE_PATH, web::route().to(ticket_replies::create));
+        .route(ITFLOW_CREATE_PATH, web::route().to(ticket_replies::create))
+        .service(get_only(HEALTHZ_PATH, web::route().to(health::healthz)))
+        .service(get_only(READYZ_PATH, web::route().to(health::readyz)))
+        .service(get_only(METRICS_PATH, web::route().to(metrics::handle)));
+}
+
+/// `path` served by `route` for GET and HEAD; any other method gets the
+/// JSON 405.
+fn get_only(path: &str, route: Route) -> Resource {
+    web::resource(path)
+        .route(route.guard(guard::Any(guard::Get()).or(guard::Head())))
+        .default_service(web::to(get_required))
+}
+
+async fn get_required() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::WrongMethod("GET"))
+}
+
+/// The `endpoint` label of a request path in metrics: one of a fixed few,
+/// so that unknown paths cannot grow the number of series.
+pub fn endpoint_label(path: &str) -> &'static str {
+    match path {
+        READ_PATH => "read.php",
+        CREATE_PATH => "create.php",
+        ITFLOW_READ_PATH => "ticket_replies/read.php",
+        ITFLOW_CREATE_PATH => "ticket_replies/create.php",
+        HEALTHZ_PATH => "healthz",
+        READYZ_PATH => "readyz",
+        METRICS_PATH => "metrics",
+        _ => "other",
+    }
 }
 
 /// Anything else: a JSON 404.

@@ -1,7 +1,10 @@
 //! GET /api/v1/tickets/replies/read.php
 
 use crate::api::auth::authenticate;
-use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter, TextRows, read_replies};
+use crate::db::{
+    self,
+    replies::{ReadDialect, ReadRequest, ReplyFilter, TextRows, read_replies},
+};
 use crate::error::ApiError;
 use crate::php::json::write_json_str;
 use crate::startup::AppState;
@@ -48,7 +51,11 @@ pub async fn handle(
 
 /// Run a read and answer as read_output.php does (shared by both APIs).
 pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpResponse, ApiError> {
-    let rows = read_replies(&state.pool, request).await?;
+    let rows = db::within(
+        state.settings.db_timeout(),
+        read_replies(&state.pool, request),
+    )
+    .await?;
     if rows.rows.is_empty() {
         return Err(ApiError::NoResource);
     }

@@ -12,17 +12,19 @@ pub mod text;
 
 use mysql_async::prelude::FromValue;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row};
+use std::future::Future;
+use std::time::Duration;
 
-/// How long a connection may sit idle in the pool before it is closed.
-pub const POOL_IDLE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long an idle connection stays open in the pool.
+pub const POOL_IDLE_TTL: Duration = Duration::from_secs(60);
 
 /// A pool for `opts`, holding at most `max` connections.
 ///
-/// Idle connections are kept (up to `max`) and closed after about
-/// `POOL_IDLE_TTL` unused, down to none, so an idle replyd holds no
-/// connections. (With mysql_async's default idle TTL of zero, a pool whose
-/// minimum is 0 closes every connection as soon as it is returned, and each
-/// query then pays a fresh connect and login.)
+/// Idle connections are kept for [`POOL_IDLE_TTL`]: mysql_async's default
+/// (no inactive TTL, minimum 0) closes every connection as it is returned,
+/// so each request would open a new one and pay a connect and login. A
+/// connection found dead when taken from the pool (the database restarted)
+/// is replaced.
 ///
 /// `reset_connection` is off: replyd leaves no session state behind (every
 /// transaction ends in COMMIT or ROLLBACK, no variables or temporary tables),
@@ -47,5 +49,54 @@ pub(crate) fn take<T: FromValue>(row: &mut Row, i: usize) -> Result<T, mysql_asy
         None => Err(mysql_async::Error::Other(
             format!("column {i} missing from a query").into(),
         )),
+    }
+}
+
+/// Runs database work with a deadline. Past `limit` the work is abandoned
+/// (its connection is dropped, so an open transaction rolls back on the
+/// server) and fails as an I/O timeout, which the API answers with 503: a
+/// request never waits on an unreachable or frozen database for longer.
+///
+/// mysql_async has no connect timeout of its own; this bounds connecting,
+/// waiting for a pooled connection and every statement alike.
+pub async fn within<T, E>(limit: Duration, work: impl Future<Output = Result<T, E>>) -> Result<T, E>
+where
+    E: From<mysql_async::Error>,
+{
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => Err(timed_out(limit).into()),
+    }
+}
+
+/// The error for database work abandoned after `limit`.
+pub fn timed_out(limit: Duration) -> mysql_async::Error {
+    let io = std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!(
+            "no answer from the database within {} ms",
+            limit.as_millis()
+        ),
+    );
+    mysql_async::Error::Io(io.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    #[tokio::test]
+    async fn work_past_the_deadline_is_a_503() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, ApiError>(())
+        };
+        let started = std::time::Instant::now();
+        let err = within(Duration::from_millis(20), slow).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(matches!(err, ApiError::DatabaseUnavailable(_)), "{err:?}");
+        let fast = async { Ok::<_, ApiError>(7) };
+        assert_eq!(within(Duration::from_millis(20), fast).await.unwrap(), 7);
     }
 }

@@ -1,7 +1,7 @@
 //! What replyd needs from the ITFlow schema, checked once at startup from
 //! `information_schema`, and which API-key generation the database uses.
 
-use mysql_async::{Conn, Opts, prelude::*};
+use mysql_async::{Conn, Opts, Pool, prelude::*};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -278,6 +278,12 @@ pub async fn inspect(opts: Opts) -> Result<SchemaInfo, SchemaError> {
     let result = inspect_on(&mut conn).await;
     let _ = conn.disconnect().await;
     result
+}
+
+/// The same check on a connection from `pool` (for /readyz).
+pub async fn inspect_pool(pool: &Pool) -> Result<SchemaInfo, SchemaError> {
+    let mut conn = pool.get_conn().await.map_err(SchemaError::Connect)?;
+    inspect_on(&mut conn).await
 }
 
 async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {

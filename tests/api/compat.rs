@@ -1,13 +1,16 @@
 //! Runs every case in compat-tests/cases/: each is a request, the exact
-//! answer expected, and the database rows expected afterwards.
+//! answer expected, and the database rows expected afterwards. The same
+//! cases run through nginx in nginx.rs.
 
 use crate::helpers::*;
+use crate::nginx::Nginx;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Case {
+pub struct Case {
     description: String,
     /// Only for this API-key generation: "client-keys" or "user-keys".
     #[serde(default)]
@@ -53,7 +56,14 @@ struct DbCheck {
     rows: Vec<Vec<String>>,
 }
 
-async fn run_case(name: &str, case: Case) -> Result<(), String> {
+/// How a case's request reaches replyd.
+pub enum Via<'a> {
+    Direct,
+    /// Through nginx (this binary), configured with nginx.conf.example.
+    Nginx(&'a Path),
+}
+
+pub async fn run_case(name: &str, case: Case, via: &Via<'_>) -> Result<(), String> {
     let db = TestDb::seeded().await;
     let generation = if db.user_keys {
         "user-keys"
@@ -85,8 +95,16 @@ async fn run_case(name: &str, case: Case) -> Result<(), String> {
         }
     })
     .await;
+    let nginx = match via {
+        Via::Direct => None,
+        Via::Nginx(bin) => Some(Nginx::start(bin, app.port()).await),
+    };
+    let url = match &nginx {
+        None => app.url(&case.request.path),
+        Some(n) => n.url(&case.request.path),
+    };
     let method = reqwest::Method::from_bytes(case.request.method.as_bytes()).unwrap();
-    let mut req = app.client.request(method, app.url(&case.request.path));
+    let mut req = app.client.request(method, url);
     if let Some(ct) = &case.request.content_type {
         req = req.header("content-type", ct);
     }
@@ -142,8 +160,8 @@ async fn run_case(name: &str, case: Case) -> Result<(), String> {
     }
 }
 
-#[tokio::test]
-async fn compatibility_cases() {
+/// Every case file, in order.
+pub fn case_files() -> Vec<PathBuf> {
     let dir = repo_path("compat-tests/cases");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -156,12 +174,17 @@ async fn compatibility_cases() {
         "expected the compatibility cases in {}",
         dir.display()
     );
+    files
+}
+
+/// Run every case in `files`; panics listing the failures.
+pub async fn run_cases(files: &[PathBuf], via: Via<'_>) {
     let mut failures = Vec::new();
-    for file in &files {
+    for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let case: Case = toml::from_str(&std::fs::read_to_string(file).unwrap())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        if let Err(f) = run_case(&name, case).await {
+        if let Err(f) = run_case(&name, case, &via).await {
             failures.push(f);
         }
     }
@@ -173,4 +196,9 @@ async fn compatibility_cases() {
         failures.join("\n\n")
     );
     eprintln!("{} compatibility cases passed", files.len());
+}
+
+#[tokio::test]
+async fn compatibility_cases() {
+    run_cases(&case_files(), Via::Direct).await;
 }

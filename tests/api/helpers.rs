@@ -53,11 +53,18 @@ pub struct TestDb {
     pub pool: Pool,
     /// The schema has user-tied API keys (ITFlow 2.4.7+).
     pub user_keys: bool,
+    /// The server's URL (no database).
+    server: String,
 }
 
 impl TestDb {
     /// Create an empty database with a unique name.
     pub async fn empty() -> TestDb {
+        TestDb::empty_on(&server_url()).await
+    }
+
+    /// Create an empty database with a unique name on the server at `server`.
+    pub async fn empty_on(server: &str) -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "replyd_t_{}_{}_{}",
@@ -68,7 +75,7 @@ impl TestDb {
                 .unwrap()
                 .subsec_nanos()
         );
-        let server = server_url();
+        let server = server.trim_end_matches('/').to_string();
         let mut admin = mysql_async::Conn::new(Opts::from_url(&server).unwrap())
             .await
             .expect("test MariaDB server reachable (set REPLYD_TEST_DATABASE_URL)");
@@ -86,13 +93,20 @@ impl TestDb {
             url,
             pool,
             user_keys: false,
+            server,
         }
     }
 
-    /// The schema under test plus the standard seed.
-    /// and the keys of its generation.
+    /// The schema under test plus the standard seed and the keys of its
+    /// generation.
     pub async fn seeded() -> TestDb {
-        let mut db = TestDb::empty().await;
+        TestDb::seeded_on(&server_url()).await
+    }
+
+    /// The schema under test plus the standard seed and the keys of its
+    /// generation, on the server at `server`.
+    pub async fn seeded_on(server: &str) -> TestDb {
+        let mut db = TestDb::empty_on(server).await;
         db.exec_script(&schema_sql()).await;
         db.user_keys = db
             .value(&format!(
@@ -155,6 +169,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let server = self.server.clone();
         // Drop runs inside the test's runtime, which this blocks: drop the
         // database from a thread with its own runtime and its own connection
         // (the pool's connections belong to the blocked runtime).
@@ -163,15 +178,17 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()
                 .unwrap();
-            rt.block_on(async move {
-                if let Ok(mut c) =
-                    mysql_async::Conn::new(Opts::from_url(&server_url()).unwrap()).await
-                {
+            // Bounded: a test may leave its server stopped or frozen.
+            let drop_db = async move {
+                if let Ok(mut c) = mysql_async::Conn::new(Opts::from_url(&server).unwrap()).await {
                     let _ = c
                         .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
                         .await;
                     let _ = c.disconnect().await;
                 }
+            };
+            rt.block_on(async move {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drop_db).await;
             });
         })
         .join()
@@ -180,9 +197,33 @@ impl Drop for TestDb {
 }
 
 pub struct TestApp {
+    /// First, so that it is dropped first: replyd stops before its
+    /// database is dropped.
+    _server: AppThread,
     pub address: String,
+    pub port: u16,
     pub db: TestDb,
     pub client: reqwest::Client,
+}
+
+/// replyd serving on a thread and runtime of its own; stopped, and its
+/// database connections closed, when dropped. (Spawned on the test's
+/// runtime instead, the server and its pool would outlive the test, each
+/// pool holding its idle connections to the shared server until the test
+/// binary exits.)
+struct AppThread {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for AppThread {
+    fn drop(&mut self) {
+        // Sends the command at once; the app's runtime carries it out.
+        drop(self.handle.stop(false));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Settings for a test app on `db`: port 0, everything else default.
@@ -207,11 +248,36 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_on(db: TestDb, f: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db);
     f(&mut settings);
-    let app = Application::build(settings).await.expect("replyd starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            match Application::build(settings).await {
+                Ok(app) => {
+                    let _ = tx.send(Ok((app.port(), app.handle())));
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    let (port, handle) = match rx.await.unwrap() {
+        Ok(started) => started,
+        Err(e) => panic!("replyd starts: {e:?}"),
+    };
+    let address = format!("http://127.0.0.1:{port}");
     TestApp {
+        _server: AppThread {
+            handle,
+            thread: Some(thread),
+        },
         address,
+        port,
         db,
         client: reqwest::Client::builder()
             .user_agent("replyd-tests/1.0")
@@ -258,6 +324,10 @@ impl Answer {
 }
 
 impl TestApp {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.address, path_and_query)
     }

@@ -1,0 +1,45 @@
+//! /healthz and /readyz.
+
+use crate::helpers::*;
+
+const UP: &str = r#"{"success":"True","status":"up"}"#;
+const READY: &str = r#"{"success":"True","status":"ready"}"#;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_when_all_is_well() {
+    let app = spawn_app().await;
+    app.get("/healthz").await.assert(200, UP);
+    app.get("/readyz").await.assert(200, READY);
+    // Not under the API prefix, and no key needed.
+    app.get("/api/v1/healthz")
+        .await
+        .assert(404, r#"{"success":"False","message":"No such endpoint."}"#);
+    let head = app.client.head(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+}
+
+#[tokio::test]
+async fn only_get_and_head_are_served() {
+    let app = spawn_app().await;
+    let get_only =
+        r#"{"success":"False","message":"Can only send GET requests to this endpoint."}"#;
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        app.post_form(path, "").await.assert(405, get_only);
+    }
+}
+
+#[tokio::test]
+async fn readyz_fails_when_the_schema_is_no_longer_understood() {
+    let app = spawn_app().await;
+    app.get("/readyz").await.assert(200, READY);
+    // ITFlow upgraded under replyd, say: a column replyd needs is gone.
+    app.db
+        .exec_script("ALTER TABLE tickets DROP COLUMN ticket_first_response_at")
+        .await;
+    app.get("/readyz").await.assert(
+        503,
+        r#"{"success":"False","message":"Not ready: the database's schema is not one replyd serves; run replyd --check."}"#,
+    );
+    // The process itself is fine.
+    app.get("/healthz").await.assert(200, UP);
+}

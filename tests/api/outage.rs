@@ -1,0 +1,122 @@
+//! Database outages, on a private MariaDB server the test stops, freezes
+//! and starts again: requests get a JSON 503 within a bounded time, and
+//! replyd recovers by itself.
+
+use crate::helpers::*;
+use crate::private_db::PrivateMariaDb;
+use std::time::{Duration, Instant};
+
+const UNAVAILABLE: &str =
+    r#"{"success":"False","message":"The database is unavailable; try again shortly."}"#;
+const DB_TIMEOUT_MS: u64 = 1000;
+/// An answer during an outage comes within the database timeout plus this.
+const SLACK: Duration = Duration::from_secs(3);
+
+/// `request`'s answer; a request hanging for 10 s fails the test (rather
+/// than hanging it).
+async fn no_hang<T>(request: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .expect("the request hung for 10 s")
+}
+
+/// GET read.php, with how long the answer took.
+async fn timed_read(app: &TestApp) -> (Answer, Duration) {
+    let started = Instant::now();
+    let answer = no_hang(app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=1"))).await;
+    (answer, started.elapsed())
+}
+
+/// Every API request and /readyz answer 503 in bounded time; /healthz 200.
+async fn assert_unavailable(app: &TestApp, what: &str) {
+    let bound = Duration::from_millis(DB_TIMEOUT_MS) + SLACK;
+    let (answer, took) = timed_read(app).await;
+    answer.assert(503, UNAVAILABLE);
+    assert!(took < bound, "{what}: read.php answered after {took:?}");
+
+    let started = Instant::now();
+    no_hang(app.create("ticket_id=1&ticket_reply=during+the+outage"))
+        .await
+        .assert(503, UNAVAILABLE);
+    assert!(
+        started.elapsed() < bound,
+        "{what}: create.php took {:?}",
+        started.elapsed()
+    );
+
+    let started = Instant::now();
+    let ready = no_hang(app.get("/readyz")).await;
+    assert_eq!(ready.status, 503, "{what}: {ready:?}");
+    assert!(
+        ready
+            .body
+            .starts_with(r#"{"success":"False","message":"Not ready: "#),
+        "{ready:?}"
+    );
+    assert!(
+        started.elapsed() < bound,
+        "{what}: readyz took {:?}",
+        started.elapsed()
+    );
+
+    no_hang(app.get("/healthz"))
+        .await
+        .assert(200, r#"{"success":"True","status":"up"}"#);
+}
+
+/// Poll until read.php answers 200 again (at most `limit`).
+async fn assert_recovers(app: &TestApp, what: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (answer, _) = timed_read(app).await;
+        if answer.status == 200 {
+            break;
+        }
+        assert_eq!(answer.status, 503, "{what}: {answer:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no recovery within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.get("/readyz")
+        .await
+        .assert(200, r#"{"success":"True","status":"ready"}"#);
+}
+
+#[tokio::test]
+async fn a_database_outage_is_a_bounded_503_and_replyd_recovers() {
+    let Some(mut server) = PrivateMariaDb::start().await else {
+        return;
+    };
+    let db = TestDb::seeded_on(&server.url()).await;
+    let app = spawn_on(db, |s| s.db_timeout_ms = DB_TIMEOUT_MS).await;
+    let (answer, _) = timed_read(&app).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+
+    // A hung database: connections open, nothing answers.
+    server.freeze();
+    assert_unavailable(&app, "frozen").await;
+    server.thaw();
+    assert_recovers(&app, "after the freeze", Duration::from_secs(10)).await;
+
+    // A stopped database.
+    server.stop().await;
+    assert_unavailable(&app, "stopped").await;
+    // Still down a while later: no hang, same answer.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_unavailable(&app, "still stopped").await;
+
+    server.start_again().await;
+    assert_recovers(&app, "after the restart", Duration::from_secs(30)).await;
+    // Nothing attempted during the outage was written; writing works again.
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    app.create("ticket_id=1&ticket_reply=after+the+outage")
+        .await
+        .assert(
+            200,
+            r#"{"success":"True","count":"1","data":[{"insert_id":8}]}"#,
+        );
+    assert_eq!(app.db.count("logs WHERE log_action = 'Reply'").await, 1);
+    drop(app);
+}
