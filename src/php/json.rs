@@ -10,6 +10,36 @@ use std::io::{self, Write};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// `ch` as PHP writes a non-ASCII character: `\uXXXX`, lowercase, twice
+/// (a UTF-16 surrogate pair) above U+FFFF.
+fn u_escapes(ch: char) -> UEscapes {
+    let mut units = [0u16; 2];
+    let mut out = UEscapes([0; 12], 0);
+    for unit in ch.encode_utf16(&mut units) {
+        let u = *unit as usize;
+        out.0[out.1..out.1 + 6].copy_from_slice(&[
+            b'\\',
+            b'u',
+            HEX[(u >> 12) & 0xf],
+            HEX[(u >> 8) & 0xf],
+            HEX[(u >> 4) & 0xf],
+            HEX[u & 0xf],
+        ]);
+        out.1 += 6;
+    }
+    out
+}
+
+/// Up to two `\uXXXX` escapes, without allocating.
+struct UEscapes([u8; 12], usize);
+
+impl std::ops::Deref for UEscapes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0[..self.1]
+    }
+}
+
 /// A serde_json formatter that writes strings as PHP's `json_encode` does.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PhpFormatter;
@@ -40,18 +70,7 @@ impl Formatter for PhpFormatter {
             // `i` is on a character boundary: every byte before it in this
             // run was ASCII or the end of a character handled here.
             let ch = fragment[i..].chars().next().expect("a character at i");
-            let mut units = [0u16; 2];
-            for unit in ch.encode_utf16(&mut units) {
-                let u = *unit as usize;
-                writer.write_all(&[
-                    b'\\',
-                    b'u',
-                    HEX[(u >> 12) & 0xf],
-                    HEX[(u >> 8) & 0xf],
-                    HEX[(u >> 4) & 0xf],
-                    HEX[u & 0xf],
-                ])?;
-            }
+            writer.write_all(&u_escapes(ch))?;
             i += ch.len_utf8();
             start = i;
         }
@@ -122,18 +141,7 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
                 // `i` is a character boundary: only whole characters are
                 // stepped over.
                 let ch = s[i..].chars().next().expect("a character at i");
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    let u = *unit as usize;
-                    out.extend_from_slice(&[
-                        b'\\',
-                        b'u',
-                        HEX[(u >> 12) & 0xf],
-                        HEX[(u >> 8) & 0xf],
-                        HEX[(u >> 4) & 0xf],
-                        HEX[u & 0xf],
-                    ]);
-                }
+                out.extend_from_slice(&u_escapes(ch));
                 i += ch.len_utf8();
             }
             b'u' => {
