@@ -44,6 +44,20 @@ async fn assert_unavailable(app: &TestApp, what: &str) {
         started.elapsed()
     );
 
+    // ITFlow's own create endpoint is bounded the same way.
+    let started = Instant::now();
+    no_hang(app.post_json(
+        "/api/v1/ticket_replies/create.php",
+        serde_json::json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "during the outage"}),
+    ))
+    .await
+    .assert(503, UNAVAILABLE);
+    assert!(
+        started.elapsed() < bound,
+        "{what}: ticket_replies/create.php took {:?}",
+        started.elapsed()
+    );
+
     let started = Instant::now();
     let ready = no_hang(app.get("/readyz")).await;
     assert_eq!(ready.status, 503, "{what}: {ready:?}");
