@@ -213,7 +213,7 @@ _replyd_start_mariadbd() {
     # EXIT trap stops it. -w keeps $! alive as long as the server if setsid
     # had to fork (an interactive shell with job control).
     setsid -w "$mariadbd" --no-defaults --user=root \
-        --datadir="$dir/data" --socket="$dir/mariadbd.sock" \
+        --datadir="$dir/data" --socket="$dir/mariadbd.sock" --tmpdir="$dir" \
         --pid-file="$dir/mariadbd.pid" --log-error="$dir/error.log" \
         --bind-address=127.0.0.1 --port="$port" --skip-name-resolve \
         --max-connections=1000 --innodb-buffer-pool-size=128M \
@@ -265,7 +265,10 @@ _replyd_start_private_mariadb() {
     trap 'exit 129' HUP
 
     _replyd_log "starting a private MariaDB server in $REPLYD_PRIVATE_DB_DIR"
+    # --tmpdir of its own: a mariadbd starting up deletes stray #sql* files in
+    # its tmpdir, which in /tmp would be another server's live temporary tables.
     if ! "$install_db" --no-defaults --user=root --datadir="$REPLYD_PRIVATE_DB_DIR/data" \
+        --tmpdir="$REPLYD_PRIVATE_DB_DIR" \
         --auth-root-authentication-method=normal --skip-test-db \
         </dev/null >"$REPLYD_PRIVATE_DB_DIR/install.log" 2>&1; then
         _replyd_log "mariadb-install-db failed:"

@@ -67,6 +67,9 @@ impl PrivateMariaDb {
             .arg("--no-defaults")
             .arg("--user=root")
             .arg(format!("--datadir={}", dir.join("data").display()))
+            // Its own tmpdir: a starting mariadbd deletes stray #sql* files
+            // there, which in /tmp are the shared server's live temp tables.
+            .arg(format!("--tmpdir={}", dir.display()))
             .arg("--auth-root-authentication-method=normal")
             .arg("--skip-test-db")
             .stdin(Stdio::null())
