@@ -1,6 +1,5 @@
 //! The one query behind both read endpoints.
 
-use crate::db::text::to_php_text;
 use crate::domain::ClientScope;
 use mysql_async::{Pool, Row, Value, prelude::*};
 
@@ -39,14 +38,6 @@ pub struct ReadRequest {
     pub include_archived: bool,
     pub limit: u64,
     pub offset: u64,
-}
-
-/// Rows as PHP's `mysqli_fetch_assoc` gives them: names in select order,
-/// every value a string or NULL.
-#[derive(Debug, Default)]
-pub struct TextRows {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<Option<String>>>,
 }
 
 /// Every `ticket_replies` column in table order (`tr.*`, so columns later
@@ -134,29 +125,28 @@ pub fn read_query(req: &ReadRequest) -> (String, Vec<Value>) {
     (sql, params)
 }
 
-/// Newest first (the agent UI's order), one page: one round trip (plus a
-/// prepare the first time a connection sees this statement text).
-pub async fn read_replies(pool: &Pool, req: &ReadRequest) -> Result<TextRows, mysql_async::Error> {
+/// Runs `req` (newest first, the agent UI's order, one page: one round
+/// trip, plus a prepare the first time a connection sees this statement
+/// text) and hands each row to `each_row` as it arrives, so a page is never
+/// held twice. Returns how many rows there were.
+pub async fn read_replies<F>(
+    pool: &Pool,
+    req: &ReadRequest,
+    each_row: F,
+) -> Result<usize, mysql_async::Error>
+where
+    F: FnMut(Row),
+{
     let (sql, params) = read_query(req);
-    let rows: Vec<Row> = pool.get_conn().await?.exec(sql, params).await?;
-    let mut out = TextRows::default();
-    if let Some(first) = rows.first() {
-        out.columns = first
-            .columns_ref()
-            .iter()
-            .map(|c| c.name_str().into_owned())
-            .collect();
-    }
-    out.rows = rows
-        .into_iter()
-        .map(|row| {
-            let columns = row.columns();
-            row.unwrap()
-                .into_iter()
-                .zip(columns.iter())
-                .map(|(v, c)| to_php_text(v, c))
-                .collect()
+    let mut conn = pool.get_conn().await?;
+    let mut count = 0;
+    let mut each_row = each_row;
+    conn.exec_iter(sql, params)
+        .await?
+        .for_each_and_drop(|row| {
+            count += 1;
+            each_row(row);
         })
-        .collect();
-    Ok(out)
+        .await?;
+    Ok(count)
 }
