@@ -122,21 +122,10 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        // Eight bytes at a time while none needs escaping.
-        while i + 8 <= bytes.len() && !needs_escape(&bytes[i..i + 8]) {
-            i += 8;
-        }
-        if i >= bytes.len() {
-            break;
-        }
-        let esc = ESCAPES[bytes[i] as usize];
-        if esc == 0 {
-            i += 1;
-            continue;
-        }
+    while let Some(at) = next_escape(bytes, i) {
+        i = at;
         out.extend_from_slice(&bytes[start..i]);
-        match esc {
+        match ESCAPES[bytes[i] as usize] {
             b'U' => {
                 // `i` is a character boundary: only whole characters are
                 // stepped over.
@@ -160,14 +149,35 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Whether any of eight bytes is a control character, `"`, `\\`, `/` or
-/// non-ASCII (the bytes `ESCAPES` marks), tested on all eight at once.
+/// The position of the first byte at or after `from` that `ESCAPES` marks,
+/// eight bytes at a time.
 #[inline]
-fn needs_escape(chunk: &[u8]) -> bool {
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mask = escape_mask(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        if mask != 0 {
+            // The lowest marked byte is exact (see escape_mask).
+            return Some(i + (mask.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| ESCAPES[b as usize] != 0)
+        .map(|p| i + p)
+}
+
+/// The high bit of each of eight bytes (little-endian) set when it is a
+/// control character, `"`, `\\`, `/` or non-ASCII (the bytes `ESCAPES`
+/// marks). The classic has-zero-byte tests can mark a byte wrongly only
+/// above a byte rightly marked (a borrow runs upwards), so the lowest mark
+/// is always right.
+#[inline]
+fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-    // A byte of `x` is zero: the classic has-zero-byte test.
+    // A byte of `x` is zero.
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
     (w & HIGH)
@@ -175,7 +185,6 @@ fn needs_escape(chunk: &[u8]) -> bool {
         | has_zero(w ^ (ONES * u64::from(b'"')))
         | has_zero(w ^ (ONES * u64::from(b'\\')))
         | has_zero(w ^ (ONES * u64::from(b'/')))
-        != 0
 }
 
 #[cfg(test)]
@@ -213,6 +222,20 @@ mod tests {
                 String::from_utf8(to_json_bytes(&input)).unwrap(),
                 "{input:?}"
             );
+        }
+    }
+
+    /// Every pair of ASCII bytes side by side inside one eight-byte chunk:
+    /// a wrongly marked byte next to a rightly marked one would show.
+    #[test]
+    fn write_json_str_finds_the_first_escape_in_a_chunk() {
+        for a in 0u8..0x80 {
+            for b in 0u8..0x80 {
+                let input = format!("xy{}{}z12345678", a as char, b as char);
+                let mut out = Vec::new();
+                write_json_str(&mut out, &input);
+                assert_eq!(out, to_json_bytes(&input), "{input:?}");
+            }
         }
     }
 
