@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 14] = [
     "itflow_base_url",
     "listen",
     "database_url",
@@ -26,6 +26,7 @@ const ENV_KEYS: [&str; 13] = [
     "max_page_size",
     "trusted_proxies",
     "db_pool_max",
+    "workers",
     "key_cache_ttl_secs",
     "db_timeout_ms",
     "shutdown_timeout_secs",
@@ -57,6 +58,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Most database connections replyd keeps open.
     pub db_pool_max: usize,
+    /// Threads serving HTTP. 0: half the CPUs, at least one (the database
+    /// on the same machine does most of each request's work; see
+    /// BENCHMARKS.md). Env: REPLYD_WORKERS.
+    pub workers: usize,
     /// Seconds a valid API key is remembered after a lookup, so repeated
     /// requests with it skip the key query; a key deleted or expired in
     /// `api_keys` keeps working at most this long. 0: look up every time.
@@ -84,6 +89,7 @@ impl Default for Settings {
             max_page_size: 1000,
             trusted_proxies: loopback(),
             db_pool_max: 32,
+            workers: 0,
             key_cache_ttl_secs: 5,
             db_timeout_ms: 5000,
             shutdown_timeout_secs: 30,
@@ -117,6 +123,16 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// How many HTTP worker threads to run: `workers`, or for 0 half the
+    /// CPUs this process may use, at least one.
+    pub fn worker_threads(&self) -> usize {
+        if self.workers > 0 {
+            return self.workers;
+        }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cpus / 2).max(1)
+    }
+
     /// `itflow_base_url`, else `$config_base_url` from ITFlow's config.php,
     /// else empty.
     pub fn base_url(&self) -> String {

@@ -7,7 +7,7 @@ use crate::metrics::Metrics;
 use crate::observe::observe;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware::from_fn, web};
-use mysql_async::{Opts, Pool};
+use mysql_async::{Conn, Opts, Pool};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -65,6 +65,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let opts = settings.database_opts()?;
         let schema = inspect_bounded(opts.clone(), settings.db_timeout()).await?;
+        let opts_for_check = opts.clone();
         let pool = db::build_pool(opts, settings.db_pool_max);
         log::info!(
             "database `{}`: ITFlow database version {}, {}; {}",
@@ -73,7 +74,7 @@ impl Application {
             schema.key_generation,
             schema.features
         );
-        warn_missing_indexes(&pool).await;
+        warn_missing_indexes(opts_for_check, settings.db_timeout()).await;
         let listen_err = |source| StartupError::Listen {
             addr: settings.listen.clone(),
             source,
@@ -98,6 +99,7 @@ impl Application {
                 .default_service(web::to(api::not_found))
         })
         .disable_signals()
+        .workers(settings.worker_threads())
         // Graceful stop: in-flight requests get this long to finish.
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)
@@ -157,11 +159,17 @@ pub async fn check(settings: &Settings) -> Result<String, StartupError> {
 }
 
 /// Missing indexes slow replyd down but do not stop it: say so at startup.
-async fn warn_missing_indexes(pool: &Pool) {
-    let missing = match pool.get_conn().await {
-        Ok(mut conn) => db::doctor::missing_indexes(&mut conn).await,
-        Err(e) => Err(e),
+///
+/// On a connection of its own, not the pool's: the pool's first use must be
+/// a request, on a worker thread (see `db::build_pool`).
+async fn warn_missing_indexes(opts: Opts, limit: Duration) {
+    let check = async {
+        let mut conn = Conn::new(opts).await?;
+        let missing = db::doctor::missing_indexes(&mut conn).await;
+        let _ = conn.disconnect().await;
+        missing
     };
+    let missing = db::within(limit, check).await;
     match missing {
         Ok(missing) => {
             for index in missing {

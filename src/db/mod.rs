@@ -26,6 +26,14 @@ pub const POOL_IDLE_TTL: Duration = Duration::from_secs(60);
 /// connection found dead when taken from the pool (the database restarted)
 /// is replaced.
 ///
+/// The pool's housekeeping task (mysql_async's recycler, which takes back
+/// every connection a request returns) runs on the runtime that first asks
+/// for a connection, so startup checks use connections of their own: the
+/// first request, on an HTTP worker thread, starts it there, and with one
+/// worker returning a connection never wakes another thread. Started on
+/// the main thread, it cost a cross-thread wake-up per request and most of
+/// the p99 latency at concurrency 32 (BENCHMARKS.md).
+///
 /// `reset_connection` is off: replyd leaves no session state behind (every
 /// transaction ends in COMMIT or ROLLBACK, no variables or temporary tables),
 /// and a reset would cost a round trip and drop the cached prepared
