@@ -9,8 +9,13 @@
 # proxy between replyd and MariaDB. Prints a markdown report and writes it
 # into BENCHMARKS.md (between the results markers) or --out FILE.
 #
-#   scripts/bench.sh [--replies N]... [--duration SECS] [--out FILE]
-#   scripts/bench.sh --smoke     # CI: 1000 replies, 2 s, two scenarios
+#   scripts/bench.sh [--replies N]... [--duration SECS] [--rounds R] [--out FILE]
+#   scripts/bench.sh --smoke     # CI: 1000 replies, 2 s, two scenarios, one round
+#
+# Each measurement is taken R times (default 3), replyd and the baseline
+# alternately (which goes first alternates too), and the medians are
+# reported: on a small shared machine two runs of the same thing differ by
+# 10-30 %, and alternating keeps slow spells from landing on one side.
 #
 # Numbers are never asserted: the smoke run only has to finish.
 set -euo pipefail
@@ -20,6 +25,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 sizes=()
 duration=5
+rounds=3
 out=BENCHMARKS.md
 scenarios=(read-ticket read-reply read-all create-reply create-status)
 smoke=0
@@ -27,16 +33,18 @@ while [ $# -gt 0 ]; do
     case $1 in
     --replies) sizes+=("$2"); shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --scenarios) read -ra scenarios <<<"$2"; shift 2 ;;
     --smoke) smoke=1; shift ;;
-    *) echo "usage: scripts/bench.sh [--replies N]... [--duration SECS] [--out FILE] [--scenarios 'a b'] [--smoke]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--replies N]... [--duration SECS] [--rounds R] [--out FILE] [--scenarios 'a b'] [--smoke]" >&2; exit 2 ;;
     esac
 done
 target_dir=${CARGO_TARGET_DIR:-target}
 if [ $smoke = 1 ]; then
     [ ${#sizes[@]} -gt 0 ] || sizes=(1000)
     duration=2
+    rounds=1
     scenarios=(read-ticket create-reply)
     [ "$out" != BENCHMARKS.md ] || out=$target_dir/bench-smoke.md
 fi
@@ -128,10 +136,11 @@ ms() {
 }
 
 # wrk_run PORT SCENARIO CONCURRENCY SECS: prints "rps p50 p99 errors".
+# One wrk thread at every concurrency: it drives 32 connections at well
+# over 20,000 requests/s, and a second thread would only take CPU from
+# replyd and MariaDB on the same machine.
 wrk_run() {
-    local port=$1 scenario=$2 c=$3 secs=$4 url threads script=() o
-    threads=1
-    [ "$c" -gt 1 ] && threads=2
+    local port=$1 scenario=$2 c=$3 secs=$4 url threads=1 script=() o
     case $scenario in
     read-ticket) url="/api/v1/tickets/replies/read.php?api_key=$key&ticket_id=$bench_ticket" ;;
     read-reply) url="/api/v1/tickets/replies/read.php?api_key=$key&reply_id=$bench_reply" ;;
@@ -181,14 +190,30 @@ wrk.body = "api_key=$key&ticket_id=$create_ticket&status=2"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 LUA
 
+# medians "RPS P50 P99"...: the median of each column (of the middle two
+# for an even count).
+medians() {
+    printf '%s\n' "$@" | awk '
+        { for (i = 1; i <= 3; i++) v[i, NR] = $i }
+        END {
+            for (i = 1; i <= 3; i++) {
+                for (a = 1; a <= NR; a++) x[a] = v[i, a]
+                for (a = 2; a <= NR; a++) for (b = a; b > 1 && x[b - 1] > x[b]; b--) { t = x[b]; x[b] = x[b - 1]; x[b - 1] = t }
+                m = (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
+                printf (i == 1 ? "%.1f" : " %.3f"), m
+            }
+            print ""
+        }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 report=$tmp/report.md
 scaling=$tmp/scaling.md
 trips=$tmp/trips.md
 {
-    echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | p99 ratio | target |"
-    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | ratio by round | p99 ratio | target |"
+    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"
 } >"$report"
 {
     echo "| replies | index | replyd req/s (c=1) | replyd p50 ms | replyd p99 ms | baseline p50 ms | baseline p99 ms |"
@@ -231,8 +256,25 @@ for n in "${sizes[@]}"; do
     for scenario in "${scenarios[@]}"; do
         curl_once "$port" "$scenario"
         for c in 1 32; do
-            read -r r p50 p99 e < <(wrk_run "$port" "$scenario" "$c" "$duration")
-            read -r br bp50 bp99 be < <(base_run "$url" "$scenario" "$c" "$duration")
+            mine=() theirs=() rounds_rr=() e=0 be=0
+            for ((k = 1; k <= rounds; k++)); do
+                order='replyd baseline'
+                ((k % 2)) || order='baseline replyd'
+                for side in $order; do
+                    if [ "$side" = replyd ]; then
+                        read -r x1 x2 x3 x4 < <(wrk_run "$port" "$scenario" "$c" "$duration")
+                        mine+=("$x1 $x2 $x3")
+                        e=$((e + x4))
+                    else
+                        read -r x1 x2 x3 x4 < <(base_run "$url" "$scenario" "$c" "$duration")
+                        theirs+=("$x1 $x2 $x3")
+                        be=$((be + x4))
+                    fi
+                done
+                rounds_rr+=("$(ratio "${mine[-1]%% *}" "${theirs[-1]%% *}")")
+            done
+            read -r r p50 p99 < <(medians "${mine[@]}")
+            read -r br bp50 bp99 < <(medians "${theirs[@]}")
             rr=$(ratio "$r" "$br")
             pr=$(ratio "$p99" "$bp99")
             case $scenario in
@@ -248,7 +290,7 @@ for n in "${sizes[@]}"; do
                 verdict="$verdict${verdict:+, }$(awk -v p="$pr" 'BEGIN { print (p <= 2 ? "p99 ok" : "p99 MISS") }')"
             fi
             [ "$e" = 0 ] && [ "$be" = 0 ] || verdict="$verdict (errors: replyd $e, baseline $be)"
-            echo "| $n | $scenario | $c | $r | $p50 | $p99 | $br | $bp50 | $bp99 | $rr | $pr | $verdict |" >>"$report"
+            echo "| $n | $scenario | $c | $r | $p50 | $p99 | $br | $bp50 | $bp99 | $rr | ${rounds_rr[*]} | $pr | $verdict |" >>"$report"
             log "$scenario c=$c: replyd $r req/s p99 $p99 ms; baseline $br req/s p99 $bp99 ms"
         done
     done
@@ -293,15 +335,18 @@ for n in "${sizes[@]}"; do
     echo "DROP DATABASE IF EXISTS \`$db\`" | replyd_sql
 done
 
+workers=$(($(nproc) / 2))
+[ "$workers" -ge 1 ] || workers=1
+workers_note="$workers HTTP worker thread(s), the default for $(nproc) CPUs"
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 mariadb=$(echo "SELECT VERSION()" | replyd_sql | tail -1)
 result=$tmp/result.md
 {
     echo "<!-- results begin: generated by scripts/bench.sh; do not edit by hand -->"
-    echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'): sizes ${sizes[*]}, ${duration} s per measurement."
+    echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'): sizes ${sizes[*]}; each measurement $rounds × ${duration} s, replyd and baseline alternating, medians shown."
     echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr), MariaDB $mariadb on the same machine;"
-    echo "wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}'), replyd and bench_baseline release builds, pool of $pool_max connections."
+    echo "wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}') (one thread), replyd ($workers_note) and bench_baseline release builds, pool of $pool_max connections."
     echo
     echo "### replyd vs the database limit"
     echo
