@@ -203,6 +203,18 @@ mod tests {
     const EXAMPLE: &str = include_str!("../config/replyd.example.toml");
 
     #[test]
+    fn workers_default_to_half_the_cpus() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let auto = Settings::default().worker_threads();
+        assert_eq!(auto, (cpus / 2).max(1));
+        let set = Settings {
+            workers: 3,
+            ..Settings::default()
+        };
+        assert_eq!(set.worker_threads(), 3);
+    }
+
+    #[test]
     fn every_key_has_an_env_variable_and_is_documented_in_the_example() {
         let defaults = serde_json::to_value(Settings::default()).unwrap();
         let keys: BTreeSet<&str> = defaults
