@@ -136,6 +136,42 @@ async fn the_pool_reuses_a_returned_connection() {
     pool.disconnect().await.unwrap();
 }
 
+/// mysql_async starts a pool's recycler (which takes back every returned
+/// connection) on the runtime of the pool's first `get_conn`. Startup must
+/// leave the pool alone, so that this is an HTTP worker and not the main
+/// thread (a cross-thread wake-up per request; BENCHMARKS.md).
+#[tokio::test]
+async fn startup_leaves_the_pool_to_the_http_workers() {
+    use std::sync::atomic::Ordering;
+    let db = TestDb::seeded().await;
+    let settings = test_settings(&db);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Its own thread and runtime, as spawn_app does.
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = replyd::startup::Application::build(settings)
+                .await
+                .expect("replyd starts");
+            let opened = app
+                .state()
+                .pool
+                .metrics()
+                .connection_count
+                .load(Ordering::Relaxed);
+            let _ = tx.send(opened);
+            let handle = app.handle();
+            let _ = tokio::join!(app.run_until_stopped(), handle.stop(true));
+        });
+    });
+    let opened = rx.await.expect("replyd starts");
+    thread.join().unwrap();
+    assert_eq!(opened, 0, "startup opened a pooled connection");
+}
+
 // ---- replyd doctor ----
 
 fn doctor(db: &TestDb, apply: bool) -> (Option<i32>, String, String) {
