@@ -245,26 +245,36 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_on(db, f).await
 }
 
+/// Runs `work` on a thread of its own with a current-thread runtime, as
+/// replyd's main thread runs (the server then lives as long as `work`).
+pub fn on_own_runtime<F, Fut>(work: F) -> std::thread::JoinHandle<()>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work())
+    })
+}
+
 pub async fn spawn_on(db: TestDb, f: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db);
     f(&mut settings);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            match Application::build(settings).await {
-                Ok(app) => {
-                    let _ = tx.send(Ok((app.port(), app.handle())));
-                    let _ = app.run_until_stopped().await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
+    let thread = on_own_runtime(move || async move {
+        match Application::build(settings).await {
+            Ok(app) => {
+                let _ = tx.send(Ok((app.port(), app.handle())));
+                let _ = app.run_until_stopped().await;
             }
-        });
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
     });
     let (port, handle) = match rx.await.unwrap() {
         Ok(started) => started,

@@ -146,26 +146,19 @@ async fn startup_leaves_the_pool_to_the_http_workers() {
     let db = TestDb::seeded().await;
     let settings = test_settings(&db);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    // Its own thread and runtime, as spawn_app does.
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = replyd::startup::Application::build(settings)
-                .await
-                .expect("replyd starts");
-            let opened = app
-                .state()
-                .pool
-                .metrics()
-                .connection_count
-                .load(Ordering::Relaxed);
-            let _ = tx.send(opened);
-            let handle = app.handle();
-            let _ = tokio::join!(app.run_until_stopped(), handle.stop(true));
-        });
+    let thread = on_own_runtime(move || async move {
+        let app = replyd::startup::Application::build(settings)
+            .await
+            .expect("replyd starts");
+        let opened = app
+            .state()
+            .pool
+            .metrics()
+            .connection_count
+            .load(Ordering::Relaxed);
+        let _ = tx.send(opened);
+        let handle = app.handle();
+        let _ = tokio::join!(app.run_until_stopped(), handle.stop(true));
     });
     let opened = rx.await.expect("replyd starts");
     thread.join().unwrap();
