@@ -65,8 +65,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let opts = settings.database_opts()?;
         let schema = inspect_bounded(opts.clone(), settings.db_timeout()).await?;
-        let opts_for_check = opts.clone();
-        let pool = db::build_pool(opts, settings.db_pool_max);
+        let pool = db::build_pool(opts.clone(), settings.db_pool_max);
         log::info!(
             "database `{}`: ITFlow database version {}, {}; {}",
             schema.database,
@@ -74,7 +73,7 @@ impl Application {
             schema.key_generation,
             schema.features
         );
-        warn_missing_indexes(opts_for_check, settings.db_timeout()).await;
+        warn_missing_indexes(opts, settings.db_timeout()).await;
         let listen_err = |source| StartupError::Listen {
             addr: settings.listen.clone(),
             source,

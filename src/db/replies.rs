@@ -132,7 +132,7 @@ pub fn read_query(req: &ReadRequest) -> (String, Vec<Value>) {
 pub async fn read_replies<F>(
     pool: &Pool,
     req: &ReadRequest,
-    each_row: F,
+    mut each_row: F,
 ) -> Result<usize, mysql_async::Error>
 where
     F: FnMut(Row),
@@ -140,7 +140,6 @@ where
     let (sql, params) = read_query(req);
     let mut conn = pool.get_conn().await?;
     let mut count = 0;
-    let mut each_row = each_row;
     conn.exec_iter(sql, params)
         .await?
         .for_each_and_drop(|row| {
