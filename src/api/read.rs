@@ -4,7 +4,7 @@ use crate::api::auth::authenticate;
 use crate::db::{
     self,
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
-    text::{TextBuf, php_text},
+    text::{TextBuf, write_json_value},
 };
 use crate::error::ApiError;
 use crate::php::json::write_json_str;
@@ -131,10 +131,7 @@ impl ReadOutput {
                 self.out.push(b',');
             }
             self.out.extend_from_slice(&self.names[j]);
-            match php_text(value, column, &mut self.text) {
-                Some(text) => write_json_str(&mut self.out, &text),
-                None => self.out.extend_from_slice(b"null"),
-            }
+            write_json_value(&mut self.out, value, column, &mut self.text);
         }
         self.out.push(b'}');
     }

@@ -8,45 +8,33 @@
 //! buffer, a byte string that is not UTF-8); numbers and dates are written
 //! into a small buffer the caller reuses.
 
+use crate::php::json::{write_json_bytes, write_json_str};
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 use std::borrow::Cow;
 
-/// Scratch space for one formatted number, date or time.
-#[derive(Debug)]
-pub struct TextBuf {
-    bytes: [u8; 48],
-    len: usize,
-}
-
-impl Default for TextBuf {
-    fn default() -> Self {
-        Self {
-            bytes: [0; 48],
-            len: 0,
-        }
-    }
-}
+/// Scratch space for one formatted number, date or time (a `String`, so
+/// reading it back needs no UTF-8 check; it is cleared, never shrunk).
+#[derive(Debug, Default)]
+pub struct TextBuf(String);
 
 impl TextBuf {
-    fn push(&mut self, bytes: &[u8]) {
-        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+    fn push(&mut self, s: &str) {
+        self.0.push_str(s);
     }
 
     /// `n` in decimal, at least `width` digits (zero-padded; width ≤ 6).
     fn digits(&mut self, n: u64, width: usize) {
         let mut itoa = itoa::Buffer::new();
-        let s = itoa.format(n).as_bytes();
+        let s = itoa.format(n);
         for _ in s.len()..width {
-            self.push(b"0");
+            self.push("0");
         }
         self.push(s);
     }
 
     fn as_str(&self) -> &str {
-        // Only ASCII digits and punctuation are ever pushed.
-        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII")
+        &self.0
     }
 }
 
@@ -57,7 +45,7 @@ pub fn php_text<'a>(
     column: &Column,
     buf: &'a mut TextBuf,
 ) -> Option<Cow<'a, str>> {
-    buf.len = 0;
+    buf.0.clear();
     match value {
         Value::NULL => return None,
         // A utf8mb4 column is always valid UTF-8 (std's check is much
@@ -70,7 +58,7 @@ pub fn php_text<'a>(
         }
         Value::Int(i) => {
             if *i < 0 {
-                buf.push(b"-");
+                buf.push("-");
             }
             buf.digits(i.unsigned_abs(), 0);
             return Some(zero_fill(buf, column));
@@ -85,18 +73,18 @@ pub fn php_text<'a>(
         Value::Double(d) => return Some(Cow::Owned(d.to_string())),
         Value::Date(y, mo, d, h, mi, s, us) => {
             buf.digits(u64::from(*y), 4);
-            buf.push(b"-");
+            buf.push("-");
             buf.digits(u64::from(*mo), 2);
-            buf.push(b"-");
+            buf.push("-");
             buf.digits(u64::from(*d), 2);
             if column.column_type() != ColumnType::MYSQL_TYPE_DATE {
-                buf.push(b" ");
+                buf.push(" ");
                 clock(buf, u64::from(*h), *mi, *s, *us, column.decimals());
             }
         }
         Value::Time(neg, days, h, mi, s, us) => {
             if *neg {
-                buf.push(b"-");
+                buf.push("-");
             }
             clock(
                 buf,
@@ -111,20 +99,77 @@ pub fn php_text<'a>(
     Some(Cow::Borrowed(buf.as_str()))
 }
 
+/// `php_text(value)` as `write_json_str` writes it, or `null`, appended to
+/// `out` (read.php's answer, value by value). Byte strings are escaped
+/// straight from the database's bytes; every other value's text is
+/// digits, signs and punctuation that JSON never escapes, so it is copied
+/// between quotes without a scan.
+pub fn write_json_value(out: &mut Vec<u8>, value: &Value, column: &Column, buf: &mut TextBuf) {
+    match value {
+        Value::Bytes(bytes) => return write_json_bytes(out, bytes),
+        // The common cases, written straight onto `out`: an integer
+        // without ZEROFILL, a DATETIME without fraction.
+        Value::Int(_) | Value::UInt(_) if !column.flags().contains(ColumnFlags::ZEROFILL_FLAG) => {
+            let mut itoa = itoa::Buffer::new();
+            let digits = match value {
+                Value::Int(i) => itoa.format(*i),
+                Value::UInt(u) => itoa.format(*u),
+                _ => unreachable!("matched above"),
+            };
+            out.push(b'"');
+            out.extend_from_slice(digits.as_bytes());
+            out.push(b'"');
+            return;
+        }
+        &Value::Date(y, mo, d, h, mi, s, _)
+            if y <= 9999
+                && column.column_type() != ColumnType::MYSQL_TYPE_DATE
+                && column.decimals() == 0 =>
+        {
+            let two = |n: u8| [b'0' + n / 10 % 10, b'0' + n % 10];
+            let (century, year) = ((y / 100) as u8, (y % 100) as u8);
+            let mut text = *b"\"0000-00-00 00:00:00\"";
+            text[1..3].copy_from_slice(&two(century));
+            text[3..5].copy_from_slice(&two(year));
+            text[6..8].copy_from_slice(&two(mo));
+            text[9..11].copy_from_slice(&two(d));
+            text[12..14].copy_from_slice(&two(h));
+            text[15..17].copy_from_slice(&two(mi));
+            text[18..20].copy_from_slice(&two(s));
+            out.extend_from_slice(&text);
+            return;
+        }
+        _ => {}
+    }
+    match php_text(value, column, buf) {
+        None => out.extend_from_slice(b"null"),
+        Some(text) => {
+            debug_assert!({
+                let mut check = Vec::new();
+                write_json_str(&mut check, &text);
+                check.len() == text.len() + 2
+            });
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
+    }
+}
+
 /// `hh:mm:ss` and the fraction MariaDB prints for the column's precision
 /// (`DATETIME(3)` gives `.123`, plain `DATETIME` nothing).
 fn clock(buf: &mut TextBuf, hours: u64, minutes: u8, seconds: u8, micros: u32, decimals: u8) {
     buf.digits(hours, 2);
-    buf.push(b":");
+    buf.push(":");
     buf.digits(u64::from(minutes), 2);
-    buf.push(b":");
+    buf.push(":");
     buf.digits(u64::from(seconds), 2);
     let digits = usize::from(decimals.min(6));
     if digits > 0 {
-        buf.push(b".");
+        buf.push(".");
         let mut frac = TextBuf::default();
         frac.digits(u64::from(micros), 6);
-        buf.push(&frac.bytes[..digits]);
+        buf.push(&frac.as_str()[..digits]);
     }
 }
 
@@ -196,6 +241,65 @@ mod tests {
             text(Value::Time(true, 34, 22, 59, 59, 0), time).as_deref(),
             Some("-838:59:59")
         );
+    }
+
+    #[test]
+    fn json_values_are_the_escaped_text() {
+        let col = |t| Column::new(t).with_decimals(6);
+        let plain = Column::new;
+        let filled = Column::new(ColumnType::MYSQL_TYPE_LONG)
+            .with_flags(ColumnFlags::ZEROFILL_FLAG)
+            .with_column_length(3);
+        let cases = [
+            (Value::NULL, col(ColumnType::MYSQL_TYPE_LONG)),
+            (Value::Int(-42), col(ColumnType::MYSQL_TYPE_LONG)),
+            (Value::UInt(u64::MAX), col(ColumnType::MYSQL_TYPE_LONGLONG)),
+            (Value::Float(-1.5e20), col(ColumnType::MYSQL_TYPE_FLOAT)),
+            (Value::Double(f64::NAN), col(ColumnType::MYSQL_TYPE_DOUBLE)),
+            (
+                Value::Date(2026, 1, 2, 3, 4, 5, 6),
+                col(ColumnType::MYSQL_TYPE_DATETIME),
+            ),
+            (
+                Value::Date(987, 12, 31, 23, 59, 9, 0),
+                plain(ColumnType::MYSQL_TYPE_DATETIME),
+            ),
+            (
+                Value::Date(2026, 11, 22, 0, 0, 0, 0),
+                plain(ColumnType::MYSQL_TYPE_TIMESTAMP),
+            ),
+            (
+                Value::Date(2026, 11, 22, 0, 0, 0, 0),
+                plain(ColumnType::MYSQL_TYPE_DATE),
+            ),
+            (Value::Int(i64::MIN), plain(ColumnType::MYSQL_TYPE_LONGLONG)),
+            (Value::UInt(7), filled),
+            (
+                Value::Time(true, 1, 2, 3, 4, 5),
+                col(ColumnType::MYSQL_TYPE_TIME),
+            ),
+            (
+                Value::Bytes(b"a/\"\xff".to_vec()),
+                col(ColumnType::MYSQL_TYPE_BLOB),
+            ),
+            (
+                Value::Bytes("é".into()),
+                col(ColumnType::MYSQL_TYPE_VAR_STRING),
+            ),
+        ];
+        for (value, column) in cases {
+            let mut got = Vec::new();
+            write_json_value(&mut got, &value, &column, &mut TextBuf::default());
+            let want = match text(value.clone(), column) {
+                Some(t) => {
+                    let mut w = Vec::new();
+                    write_json_str(&mut w, &t);
+                    w
+                }
+                None => b"null".to_vec(),
+            };
+            assert_eq!(got, want, "{value:?}");
+        }
     }
 
     #[test]

@@ -117,36 +117,68 @@ static ESCAPES: [u8; 256] = {
 /// `s` as a JSON string, quoted, exactly as `to_json_bytes(s)` writes it
 /// (PHP's `json_encode`), in one pass: for large answers built by hand.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    push_escaped(out, s, 0);
+    out.push(b'"');
+}
+
+/// Raw bytes from the database as `write_json_str` writes the string PHP
+/// holds for them: valid UTF-8 as it is, anything else as
+/// `String::from_utf8_lossy` reads it. Text is checked as UTF-8 only from
+/// its first non-ASCII byte on (ASCII needs no check, and most text is
+/// ASCII), so the read path pays one pass instead of two.
+pub fn write_json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mark = out.len();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
+    if let Some(at) = push_escaped_ascii(out, bytes, 0) {
+        match std::str::from_utf8(&bytes[at..]) {
+            // Everything before `at` is ASCII, so `at` is a boundary.
+            Ok(rest) => push_escaped(out, rest, 0),
+            Err(_) => {
+                out.truncate(mark);
+                write_json_str(out, &String::from_utf8_lossy(bytes));
+                return;
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// The escaped body of `s` from byte `i` (a character boundary) on.
+fn push_escaped(out: &mut Vec<u8>, s: &str, mut i: usize) {
+    while let Some(at) = push_escaped_ascii(out, s.as_bytes(), i) {
+        // `at` is a character boundary: only whole characters are stepped
+        // over.
+        let ch = s[at..].chars().next().expect("a character at `at`");
+        out.extend_from_slice(&u_escapes(ch));
+        i = at + ch.len_utf8();
+    }
+}
+
+/// Writes `bytes[from..]` escaped up to its first non-ASCII byte, whose
+/// position it returns (None: all written).
+#[inline]
+fn push_escaped_ascii(out: &mut Vec<u8>, bytes: &[u8], from: usize) -> Option<usize> {
+    let mut start = from;
+    let mut i = from;
     while let Some(at) = next_escape(bytes, i) {
         i = at;
         out.extend_from_slice(&bytes[start..i]);
         match ESCAPES[bytes[i] as usize] {
-            b'U' => {
-                // `i` is a character boundary: only whole characters are
-                // stepped over.
-                let ch = s[i..].chars().next().expect("a character at i");
-                out.extend_from_slice(&u_escapes(ch));
-                i += ch.len_utf8();
-            }
+            b'U' => return Some(i),
             b'u' => {
                 let b = bytes[i] as usize;
                 out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xf]]);
-                i += 1;
             }
-            short => {
-                out.extend_from_slice(&[b'\\', short]);
-                i += 1;
-            }
+            short => out.extend_from_slice(&[b'\\', short]),
         }
+        i += 1;
         start = i;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    None
 }
 
 /// The position of the first byte at or after `from` that `ESCAPES` marks,
@@ -189,7 +221,7 @@ fn escape_mask(w: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{to_json_bytes, write_json_str};
+    use super::{to_json_bytes, write_json_bytes, write_json_str};
 
     #[test]
     fn write_json_str_matches_to_json_bytes() {
@@ -236,6 +268,45 @@ mod tests {
                 write_json_str(&mut out, &input);
                 assert_eq!(out, to_json_bytes(&input), "{input:?}");
             }
+        }
+    }
+
+    /// Bytes give what their lossy text gives, wherever the first
+    /// non-ASCII byte or the first invalid sequence falls.
+    #[test]
+    fn write_json_bytes_is_write_json_str_of_the_lossy_text() {
+        let pieces: [&[u8]; 12] = [
+            b"",
+            b"x",
+            b"/",
+            b"\"",
+            b"\n",
+            "é".as_bytes(),
+            "😀".as_bytes(),
+            b"\xff",
+            b"\xc3",
+            b"\xe2\x82",
+            b"\xed\xa0\x80",
+            b"\x80abc",
+        ];
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for a in pieces {
+            for b in pieces {
+                for pad in [0, 3, 9] {
+                    let mut v = b"y".repeat(pad);
+                    v.extend_from_slice(a);
+                    v.extend_from_slice(b"z/");
+                    v.extend_from_slice(b);
+                    inputs.push(v);
+                }
+            }
+        }
+        for input in inputs {
+            let mut got = b"[".to_vec();
+            write_json_bytes(&mut got, &input);
+            let mut want = b"[".to_vec();
+            write_json_str(&mut want, &String::from_utf8_lossy(&input));
+            assert_eq!(got, want, "{input:?}");
         }
     }
 
