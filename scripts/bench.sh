@@ -5,15 +5,17 @@
 # `replyd doctor --apply`; then each scenario at concurrency 1 and 32,
 # driven over HTTP by wrk against release-mode replyd, and the same SQL from
 # bench_baseline (same query builder and create transaction, same pool, no
-# HTTP); replyd's peak RSS; database round trips per request, counted by a
+# HTTP), and the HTTP floor between them (bench_baseline serve: actix-web
+# running that same SQL and answering fixed bytes, driven by wrk like
+# replyd); replyd's peak RSS; database round trips per request, counted by a
 # proxy between replyd and MariaDB. Prints a markdown report and writes it
 # into BENCHMARKS.md (between the results markers) or --out FILE.
 #
 #   scripts/bench.sh [--replies N]... [--duration SECS] [--rounds R] [--out FILE]
 #   scripts/bench.sh --smoke     # CI: 1000 replies, 2 s, two scenarios, one round
 #
-# Each measurement is taken R times (default 3), replyd and the baseline
-# alternately (which goes first alternates too), and the medians are
+# Each measurement is taken R times (default 3), replyd, the floor and the
+# baseline in turn (which goes first alternates), and the medians are
 # reported: on a small shared machine two runs of the same thing differ by
 # 10-30 %, and alternating keeps slow spells from landing on one side.
 #
@@ -76,6 +78,8 @@ key=globalkey0123456789
 bench_ticket=1000  # the ticket with 50 replies
 create_ticket=999  # creates go here, so reads see the same rows throughout
 pool_max=32
+workers=$(($(nproc) / 2))  # replyd's default (`workers = 0`)
+[ "$workers" -ge 1 ] || workers=1
 
 # start_replyd DB_URL [ENV=VALUE...]: sets pid and port. Logs at the
 # default level (info, one line per request), as in production.
@@ -166,6 +170,23 @@ base_run() {
         sed 's/requests=[0-9]* rps=\([^ ]*\) p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) errors=\([^ ]*\)/\1 \2 \3 \4/'
 }
 
+# start_floor DB_URL SCENARIO: the HTTP floor (bench_baseline serve) for
+# SCENARIO, answering with replyd's own answer; sets floor_pid, floor_port.
+start_floor() {
+    "$bin/bench_baseline" serve --url "$1" --scenario "$2" --body-file "$tmp/$2.body" \
+        --workers "$workers" --pool-max $pool_max --ticket-id $bench_ticket \
+        --reply-id "$bench_reply" --create-ticket-id $create_ticket >"$tmp/floor.out" &
+    floor_pid=$!
+    pids+=("$floor_pid")
+    floor_port=''
+    for _ in $(seq 100); do
+        floor_port=$(sed -n 's/^listening on port //p' "$tmp/floor.out")
+        [ -n "$floor_port" ] && break
+        sleep 0.1
+    done
+    [ -n "$floor_port" ] || { echo "bench: the HTTP floor did not start" >&2; return 1; }
+}
+
 # One request of SCENARIO with curl; fails unless it succeeded.
 curl_once() {
     local port=$1 scenario=$2 body
@@ -177,6 +198,7 @@ curl_once() {
     create-status) body=$(curl -sf -d "api_key=$key&ticket_id=$create_ticket&status=2" "http://127.0.0.1:$port/api/v1/tickets/replies/create.php") ;;
     esac
     [[ $body == '{"success":"True"'* ]] || { echo "bench: $scenario answered: $body" >&2; return 1; }
+    printf '%s' "$body" >"$tmp/$scenario.body"
 }
 
 cat >"$tmp/create-reply.lua" <<LUA
@@ -212,8 +234,8 @@ report=$tmp/report.md
 scaling=$tmp/scaling.md
 trips=$tmp/trips.md
 {
-    echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | ratio by round | p99 ratio | target |"
-    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"
+    echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | ratio by round | p99 ratio | HTTP floor req/s | floor ratio | target |"
+    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |"
 } >"$report"
 {
     echo "| replies | index | replyd req/s (c=1) | replyd p50 ms | replyd p99 ms | baseline p50 ms | baseline p99 ms |"
@@ -255,16 +277,21 @@ for n in "${sizes[@]}"; do
     # Every scenario against replyd (still running, index present) and the baseline.
     for scenario in "${scenarios[@]}"; do
         curl_once "$port" "$scenario"
+        start_floor "$url" "$scenario"
         for c in 1 32; do
-            mine=() theirs=() rounds_rr=() e=0 be=0
+            mine=() theirs=() floors=() rounds_rr=() e=0 be=0
             for ((k = 1; k <= rounds; k++)); do
-                order='replyd baseline'
-                ((k % 2)) || order='baseline replyd'
+                order='replyd floor baseline'
+                ((k % 2)) || order='baseline floor replyd'
                 for side in $order; do
                     if [ "$side" = replyd ]; then
                         read -r x1 x2 x3 x4 < <(wrk_run "$port" "$scenario" "$c" "$duration")
                         mine+=("$x1 $x2 $x3")
                         e=$((e + x4))
+                    elif [ "$side" = floor ]; then
+                        read -r x1 x2 x3 x4 < <(wrk_run "$floor_port" "$scenario" "$c" "$duration")
+                        floors+=("$x1 $x2 $x3")
+                        be=$((be + x4))
                     else
                         read -r x1 x2 x3 x4 < <(base_run "$url" "$scenario" "$c" "$duration")
                         theirs+=("$x1 $x2 $x3")
@@ -275,7 +302,9 @@ for n in "${sizes[@]}"; do
             done
             read -r r p50 p99 < <(medians "${mine[@]}")
             read -r br bp50 bp99 < <(medians "${theirs[@]}")
+            read -r fr _ < <(medians "${floors[@]}")
             rr=$(ratio "$r" "$br")
+            fratio=$(ratio "$fr" "$br")
             pr=$(ratio "$p99" "$bp99")
             case $scenario in
             read-ticket) want=0.80 ;;
@@ -289,10 +318,11 @@ for n in "${sizes[@]}"; do
             if [ "$c" = 32 ]; then
                 verdict="$verdict${verdict:+, }$(awk -v p="$pr" 'BEGIN { print (p <= 2 ? "p99 ok" : "p99 MISS") }')"
             fi
-            [ "$e" = 0 ] && [ "$be" = 0 ] || verdict="$verdict (errors: replyd $e, baseline $be)"
-            echo "| $n | $scenario | $c | $r | $p50 | $p99 | $br | $bp50 | $bp99 | $rr | ${rounds_rr[*]} | $pr | $verdict |" >>"$report"
-            log "$scenario c=$c: replyd $r req/s p99 $p99 ms; baseline $br req/s p99 $bp99 ms"
+            [ "$e" = 0 ] && [ "$be" = 0 ] || verdict="$verdict (errors: replyd $e, baseline or floor $be)"
+            echo "| $n | $scenario | $c | $r | $p50 | $p99 | $br | $bp50 | $bp99 | $rr | ${rounds_rr[*]} | $pr | $fr | $fratio | $verdict |" >>"$report"
+            log "$scenario c=$c: replyd $r req/s p99 $p99 ms; baseline $br req/s p99 $bp99 ms; HTTP floor $fr req/s"
         done
+        kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
     done
     rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
     rss_lines+=("| $n | $((rss_kb / 1024)) MB ($rss_kb kB) |")
@@ -335,8 +365,6 @@ for n in "${sizes[@]}"; do
     echo "DROP DATABASE IF EXISTS \`$db\`" | replyd_sql
 done
 
-workers=$(($(nproc) / 2))
-[ "$workers" -ge 1 ] || workers=1
 workers_note="$workers HTTP worker thread(s), the default for $(nproc) CPUs"
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
@@ -353,6 +381,7 @@ result=$tmp/result.md
     cat "$report"
     echo
     echo "Targets: read by ticket_id ≥ 0.80 of the baseline's req/s, create ≥ 0.70, p99 at concurrency 32 ≤ 2× the baseline's."
+    echo "HTTP floor: actix-web with the same workers running the same SQL and answering replyd's answer as fixed bytes (\`bench_baseline serve\`); floor ratio = floor req/s ÷ baseline req/s, the most any actix-web + mysql_async service could reach here."
     echo
     echo "### Peak RSS of replyd (VmHWM, after every scenario above)"
     echo

@@ -9,10 +9,21 @@
 //! `requests=.. rps=.. p50_ms=.. p99_ms=.. errors=..`. A read is only the
 //! read query: with the key cache warm, replyd's key lookup costs nothing.
 //!
+//! `bench_baseline serve --url URL --scenario S --body-file F --workers W
+//!  [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]`
+//! is the HTTP floor: actix-web with W workers, as replyd is built, whose
+//! every request runs scenario S's SQL exactly as `run` does and answers
+//! with the bytes of F (replyd's own answer): no parameters, key, JSON or
+//! log line. It prints `listening on port P`. What separates replyd from
+//! it is replyd's own work; what separates it from `run` is HTTP itself
+//! (and the load generator on the same machine).
+//!
 //! `bench_baseline count-proxy --listen PORT --upstream HOST:PORT --stats PORT`
 //! (0: any free port; the ports are printed as `listen=P stats=S`) forwards MariaDB connections and counts the commands clients send, by
 //! kind; connecting to the stats port returns the counts so far.
 
+use actix_web::web::{self, Bytes};
+use actix_web::{App, HttpResponse, HttpServer};
 use mysql_async::prelude::*;
 use mysql_async::{Opts, Row};
 use replyd::api::meta::RequestMeta;
@@ -28,7 +39,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const USAGE: &str = "usage: bench_baseline run --url URL --scenario read-ticket|read-reply|read-all|create-reply|create-status --concurrency C --duration SECS [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline count-proxy --listen PORT --upstream HOST:PORT --stats PORT\n";
+const USAGE: &str = "usage: bench_baseline run --url URL --scenario read-ticket|read-reply|read-all|create-reply|create-status --concurrency C --duration SECS [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline serve --url URL --scenario S --body-file F --workers W [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline count-proxy --listen PORT --upstream HOST:PORT --stats PORT\n";
 
 fn flags(args: &[String]) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
@@ -59,6 +70,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]).await,
+        Some("serve") => serve(&args[1..]).await,
         Some("count-proxy") => count_proxy(&args[1..]).await,
         _ => Err("a command is needed".into()),
     };
@@ -77,16 +89,20 @@ enum Scenario {
     Create { ticket_id: i64, with_text: bool },
 }
 
-async fn run(args: &[String]) -> Result<(), String> {
-    let f = flags(args)?;
-    let url: String = get(&f, "url", None)?;
-    let concurrency: usize = get(&f, "concurrency", Some(1))?;
-    let duration = Duration::from_secs_f64(get(&f, "duration", Some(5.0))?);
-    let pool_max: usize = get(&f, "pool-max", Some(32))?;
-    let ticket_id: i64 = get(&f, "ticket-id", Some(1))?;
-    let reply_id: i64 = get(&f, "reply-id", Some(1))?;
-    let create_ticket_id: i64 = get(&f, "create-ticket-id", Some(ticket_id))?;
-    let scenario = match get::<String>(&f, "scenario", None)?.as_str() {
+/// The scenario, pool and schema both `run` and `serve` start from.
+struct Setup {
+    scenario: Scenario,
+    pool: mysql_async::Pool,
+    schema: Arc<replyd::db::schema::SchemaInfo>,
+}
+
+async fn setup(f: &HashMap<String, String>) -> Result<Setup, String> {
+    let url: String = get(f, "url", None)?;
+    let pool_max: usize = get(f, "pool-max", Some(32))?;
+    let ticket_id: i64 = get(f, "ticket-id", Some(1))?;
+    let reply_id: i64 = get(f, "reply-id", Some(1))?;
+    let create_ticket_id: i64 = get(f, "create-ticket-id", Some(ticket_id))?;
+    let scenario = match get::<String>(f, "scenario", None)?.as_str() {
         "read-ticket" => Scenario::Read(ReplyFilter::Ticket(ticket_id)),
         "read-reply" => Scenario::Read(ReplyFilter::Reply(reply_id)),
         "read-all" => Scenario::Read(ReplyFilter::All),
@@ -107,6 +123,22 @@ async fn run(args: &[String]) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
     );
     let pool = build_pool(opts, pool_max);
+    Ok(Setup {
+        scenario,
+        pool,
+        schema,
+    })
+}
+
+async fn run(args: &[String]) -> Result<(), String> {
+    let f = flags(args)?;
+    let concurrency: usize = get(&f, "concurrency", Some(1))?;
+    let duration = Duration::from_secs_f64(get(&f, "duration", Some(5.0))?);
+    let Setup {
+        scenario,
+        pool,
+        schema,
+    } = setup(&f).await?;
 
     // One request before the clock starts, so a broken setup fails loudly.
     one_request(&pool, &schema, scenario)
@@ -158,6 +190,41 @@ async fn run(args: &[String]) -> Result<(), String> {
     );
     let _ = pool.disconnect().await;
     Ok(())
+}
+
+async fn serve(args: &[String]) -> Result<(), String> {
+    let f = flags(args)?;
+    let workers: usize = get(&f, "workers", None)?;
+    let body_file: String = get(&f, "body-file", None)?;
+    let body = Bytes::from(std::fs::read(&body_file).map_err(|e| format!("{body_file}: {e}"))?);
+    let Setup {
+        scenario,
+        pool,
+        schema,
+    } = setup(&f).await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let server = HttpServer::new(move || {
+        let (pool, schema, body) = (pool.clone(), schema.clone(), body.clone());
+        App::new().default_service(web::to(move || {
+            let (pool, schema, body) = (pool.clone(), schema.clone(), body.clone());
+            async move {
+                match one_request(&pool, &schema, scenario).await {
+                    Ok(()) => HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(body),
+                    Err(e) => HttpResponse::InternalServerError().body(e),
+                }
+            }
+        }))
+    })
+    .disable_signals()
+    .workers(workers)
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    .run();
+    println!("listening on port {port}");
+    server.await.map_err(|e| e.to_string())
 }
 
 /// What replyd's database layer does for one request of `scenario`.
