@@ -119,7 +119,7 @@ static ESCAPES: [u8; 256] = {
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    push_escaped(out, s, 0);
+    push_escaped(out, s);
     out.push(b'"');
 }
 
@@ -135,7 +135,7 @@ pub fn write_json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     if let Some(at) = push_escaped_ascii(out, bytes, 0) {
         match std::str::from_utf8(&bytes[at..]) {
             // Everything before `at` is ASCII, so `at` is a boundary.
-            Ok(rest) => push_escaped(out, rest, 0),
+            Ok(rest) => push_escaped(out, rest),
             Err(_) => {
                 out.truncate(mark);
                 write_json_str(out, &String::from_utf8_lossy(bytes));
@@ -146,8 +146,9 @@ pub fn write_json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
-/// The escaped body of `s` from byte `i` (a character boundary) on.
-fn push_escaped(out: &mut Vec<u8>, s: &str, mut i: usize) {
+/// The escaped body of `s`.
+fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    let mut i = 0;
     while let Some(at) = push_escaped_ascii(out, s.as_bytes(), i) {
         // `at` is a character boundary: only whole characters are stepped
         // over.

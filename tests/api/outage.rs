@@ -20,11 +20,16 @@ async fn no_hang<T>(request: impl std::future::Future<Output = T>) -> T {
         .expect("the request hung for 10 s")
 }
 
+/// `request`'s answer (see `no_hang`) and how long it took.
+async fn timed<T>(request: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let answer = no_hang(request).await;
+    (answer, started.elapsed())
+}
+
 /// GET read.php, with how long the answer took.
 async fn timed_read(app: &TestApp) -> (Answer, Duration) {
-    let started = Instant::now();
-    let answer = no_hang(app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=1"))).await;
-    (answer, started.elapsed())
+    timed(app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=1"))).await
 }
 
 /// Every API request and /readyz answer 503 in bounded time; /healthz 200.
@@ -34,32 +39,23 @@ async fn assert_unavailable(app: &TestApp, what: &str) {
     answer.assert(503, UNAVAILABLE);
     assert!(took < bound, "{what}: read.php answered after {took:?}");
 
-    let started = Instant::now();
-    no_hang(app.create("ticket_id=1&ticket_reply=during+the+outage"))
-        .await
-        .assert(503, UNAVAILABLE);
-    assert!(
-        started.elapsed() < bound,
-        "{what}: create.php took {:?}",
-        started.elapsed()
-    );
+    let (answer, took) = timed(app.create("ticket_id=1&ticket_reply=during+the+outage")).await;
+    answer.assert(503, UNAVAILABLE);
+    assert!(took < bound, "{what}: create.php took {took:?}");
 
     // ITFlow's own create endpoint is bounded the same way.
-    let started = Instant::now();
-    no_hang(app.post_json(
+    let (answer, took) = timed(app.post_json(
         "/api/v1/ticket_replies/create.php",
         serde_json::json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "during the outage"}),
     ))
-    .await
-    .assert(503, UNAVAILABLE);
+    .await;
+    answer.assert(503, UNAVAILABLE);
     assert!(
-        started.elapsed() < bound,
-        "{what}: ticket_replies/create.php took {:?}",
-        started.elapsed()
+        took < bound,
+        "{what}: ticket_replies/create.php took {took:?}"
     );
 
-    let started = Instant::now();
-    let ready = no_hang(app.get("/readyz")).await;
+    let (ready, took) = timed(app.get("/readyz")).await;
     assert_eq!(ready.status, 503, "{what}: {ready:?}");
     assert!(
         ready
@@ -67,11 +63,7 @@ async fn assert_unavailable(app: &TestApp, what: &str) {
             .starts_with(r#"{"success":"False","message":"Not ready: "#),
         "{ready:?}"
     );
-    assert!(
-        started.elapsed() < bound,
-        "{what}: readyz took {:?}",
-        started.elapsed()
-    );
+    assert!(took < bound, "{what}: readyz took {took:?}");
 
     no_hang(app.get("/healthz"))
         .await
