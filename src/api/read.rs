@@ -87,8 +87,10 @@ pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpRespo
 struct ReadOutput {
     out: Vec<u8>,
     count: usize,
-    /// `"column_name":` for each column, from the first row.
-    names: Vec<Vec<u8>>,
+    /// What comes before each column's value, from the first row:
+    /// `{"column_name":` for the first column, `,"column_name":` for the
+    /// others.
+    keys: Vec<Vec<u8>>,
     text: TextBuf,
 }
 
@@ -102,7 +104,7 @@ impl Default for ReadOutput {
         Self {
             out,
             count: 0,
-            names: Vec::new(),
+            keys: Vec::new(),
             text: TextBuf::default(),
         }
     }
@@ -110,14 +112,15 @@ impl Default for ReadOutput {
 
 impl ReadOutput {
     fn push_row<'v>(&mut self, columns: &[Column], values: impl IntoIterator<Item = &'v Value>) {
-        if self.names.is_empty() {
-            self.names = columns
+        if self.keys.is_empty() {
+            self.keys = columns
                 .iter()
-                .map(|c| {
-                    let mut name = Vec::new();
-                    write_json_str(&mut name, &c.name_str());
-                    name.push(b':');
-                    name
+                .enumerate()
+                .map(|(j, c)| {
+                    let mut key = vec![if j == 0 { b'{' } else { b',' }];
+                    write_json_str(&mut key, &c.name_str());
+                    key.push(b':');
+                    key
                 })
                 .collect();
         }
@@ -125,12 +128,11 @@ impl ReadOutput {
             self.out.push(b',');
         }
         self.count += 1;
-        self.out.push(b'{');
-        for (j, (value, column)) in values.into_iter().zip(columns).enumerate() {
-            if j > 0 {
-                self.out.push(b',');
-            }
-            self.out.extend_from_slice(&self.names[j]);
+        if columns.is_empty() {
+            self.out.push(b'{');
+        }
+        for ((value, column), key) in values.into_iter().zip(columns).zip(&self.keys) {
+            self.out.extend_from_slice(key);
             write_json_value(&mut self.out, value, column, &mut self.text);
         }
         self.out.push(b'}');

@@ -104,8 +104,10 @@ pub fn php_text<'a>(
 /// straight from the database's bytes; every other value's text is
 /// digits, signs and punctuation that JSON never escapes, so it is copied
 /// between quotes without a scan.
+#[inline]
 pub fn write_json_value(out: &mut Vec<u8>, value: &Value, column: &Column, buf: &mut TextBuf) {
     match value {
+        Value::NULL => return out.extend_from_slice(b"null"),
         Value::Bytes(bytes) => return write_json_bytes(out, bytes),
         // The common cases, written straight onto `out`: an integer
         // without ZEROFILL, a DATETIME without fraction.
@@ -126,7 +128,10 @@ pub fn write_json_value(out: &mut Vec<u8>, value: &Value, column: &Column, buf: 
                 && column.column_type() != ColumnType::MYSQL_TYPE_DATE
                 && column.decimals() == 0 =>
         {
-            let two = |n: u8| [b'0' + n / 10 % 10, b'0' + n % 10];
+            let two = |n: u8| {
+                let at = 2 * usize::from(n % 100);
+                [DIGIT_PAIRS[at], DIGIT_PAIRS[at + 1]]
+            };
             let (century, year) = ((y / 100) as u8, (y % 100) as u8);
             let mut text = *b"\"0000-00-00 00:00:00\"";
             text[1..3].copy_from_slice(&two(century));
@@ -155,6 +160,18 @@ pub fn write_json_value(out: &mut Vec<u8>, value: &Value, column: &Column, buf: 
         }
     }
 }
+
+/// "00" to "99", side by side: two digits without a division each.
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        t[2 * n] = b'0' + (n / 10) as u8;
+        t[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    t
+};
 
 /// `hh:mm:ss` and the fraction MariaDB prints for the column's precision
 /// (`DATETIME(3)` gives `.123`, plain `DATETIME` nothing).
