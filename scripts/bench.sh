@@ -234,8 +234,8 @@ report=$tmp/report.md
 scaling=$tmp/scaling.md
 trips=$tmp/trips.md
 {
-    echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | ratio by round | p99 ratio | HTTP floor req/s | floor ratio | target |"
-    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |"
+    echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | ratio by round | p99 ratio | HTTP floor req/s | floor ratio | floor p99 ms | target |"
+    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"
 } >"$report"
 {
     echo "| replies | index | replyd req/s (c=1) | replyd p50 ms | replyd p99 ms | baseline p50 ms | baseline p99 ms |"
@@ -302,7 +302,7 @@ for n in "${sizes[@]}"; do
             done
             read -r r p50 p99 < <(medians "${mine[@]}")
             read -r br bp50 bp99 < <(medians "${theirs[@]}")
-            read -r fr _ < <(medians "${floors[@]}")
+            read -r fr _ fp99 < <(medians "${floors[@]}")
             rr=$(ratio "$r" "$br")
             fratio=$(ratio "$fr" "$br")
             pr=$(ratio "$p99" "$bp99")
@@ -319,8 +319,8 @@ for n in "${sizes[@]}"; do
                 verdict="$verdict${verdict:+, }$(awk -v p="$pr" 'BEGIN { print (p <= 2 ? "p99 ok" : "p99 MISS") }')"
             fi
             [ "$e" = 0 ] && [ "$be" = 0 ] || verdict="$verdict (errors: replyd $e, baseline or floor $be)"
-            echo "| $n | $scenario | $c | $r | $p50 | $p99 | $br | $bp50 | $bp99 | $rr | ${rounds_rr[*]} | $pr | $fr | $fratio | $verdict |" >>"$report"
-            log "$scenario c=$c: replyd $r req/s p99 $p99 ms; baseline $br req/s p99 $bp99 ms; HTTP floor $fr req/s"
+            echo "| $n | $scenario | $c | $r | $p50 | $p99 | $br | $bp50 | $bp99 | $rr | ${rounds_rr[*]} | $pr | $fr | $fratio | $fp99 | $verdict |" >>"$report"
+            log "$scenario c=$c: replyd $r req/s p99 $p99 ms; baseline $br req/s p99 $bp99 ms; HTTP floor $fr req/s p99 $fp99 ms"
         done
         kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
     done
@@ -381,7 +381,7 @@ result=$tmp/result.md
     cat "$report"
     echo
     echo "Targets: read by ticket_id ≥ 0.80 of the baseline's req/s, create ≥ 0.70, p99 at concurrency 32 ≤ 2× the baseline's."
-    echo "HTTP floor: actix-web with the same workers running the same SQL and answering replyd's answer as fixed bytes (\`bench_baseline serve\`); floor ratio = floor req/s ÷ baseline req/s, the most any actix-web + mysql_async service could reach here."
+    echo "HTTP floor: actix-web with the same workers running the same SQL and answering replyd's answer as fixed bytes (\`bench_baseline serve\`); floor ratio = floor req/s ÷ baseline req/s, the most any actix-web + mysql_async service could reach here; floor p99 is the tail HTTP alone adds."
     echo
     echo "### Peak RSS of replyd (VmHWM, after every scenario above)"
     echo
