@@ -101,7 +101,7 @@ async fn a_database_outage_is_a_bounded_503_and_replyd_recovers() {
     assert_eq!(answer.status, 200, "{answer:?}");
 
     // A hung database: connections open, nothing answers.
-    server.freeze();
+    server.freeze().await;
     assert_unavailable(&app, "frozen").await;
     server.thaw();
     assert_recovers(&app, "after the freeze", Duration::from_secs(10)).await;

@@ -171,9 +171,23 @@ impl PrivateMariaDb {
 
     /// Freeze the server (SIGSTOP): connections are accepted by the kernel
     /// but nothing answers, as with a hung or unreachable database.
-    pub fn freeze(&mut self) {
-        send_signal(self.child.as_ref().expect("running").id(), Signal::SIGSTOP);
+    ///
+    /// Returns once every thread of the server is stopped. The stop is not
+    /// immediate: the kernel hands SIGSTOP to one thread, which must run to
+    /// stop the others, and on a busy machine another thread can answer a
+    /// query meanwhile.
+    pub async fn freeze(&mut self) {
+        let pid = self.child.as_ref().expect("running").id();
+        send_signal(pid, Signal::SIGSTOP);
         self.frozen = true;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !all_threads_stopped(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "mariadbd did not stop within 30 s of SIGSTOP"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     pub fn thaw(&mut self) {
@@ -199,4 +213,18 @@ impl Drop for PrivateMariaDb {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether every thread of `pid` is stopped (state `T` in
+/// /proc/PID/task/TID/stat; the state follows the parenthesised command).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T'))
+        })
+    })
 }
