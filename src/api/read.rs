@@ -88,7 +88,7 @@ struct ReadOutput {
     out: Vec<u8>,
     count: usize,
     /// What comes before each column's value, from the first row:
-    /// `{"column_name":` for the first column, `,"column_name":` for the
+    /// `"column_name":` for the first column, `,"column_name":` for the
     /// others.
     keys: Vec<Vec<u8>>,
     text: TextBuf,
@@ -117,7 +117,7 @@ impl ReadOutput {
                 .iter()
                 .enumerate()
                 .map(|(j, c)| {
-                    let mut key = vec![if j == 0 { b'{' } else { b',' }];
+                    let mut key = if j == 0 { Vec::new() } else { vec![b','] };
                     write_json_str(&mut key, &c.name_str());
                     key.push(b':');
                     key
@@ -128,9 +128,7 @@ impl ReadOutput {
             self.out.push(b',');
         }
         self.count += 1;
-        if columns.is_empty() {
-            self.out.push(b'{');
-        }
+        self.out.push(b'{');
         for ((value, column), key) in values.into_iter().zip(columns).zip(&self.keys) {
             self.out.extend_from_slice(key);
             write_json_value(&mut self.out, value, column, &mut self.text);

@@ -104,7 +104,6 @@ pub fn php_text<'a>(
 /// straight from the database's bytes; every other value's text is
 /// digits, signs and punctuation that JSON never escapes, so it is copied
 /// between quotes without a scan.
-#[inline]
 pub fn write_json_value(out: &mut Vec<u8>, value: &Value, column: &Column, buf: &mut TextBuf) {
     match value {
         Value::NULL => return out.extend_from_slice(b"null"),
