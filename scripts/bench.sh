@@ -7,14 +7,16 @@
 # bench_baseline (same query builder and create transaction, same pool, no
 # HTTP), and the HTTP floor between them (bench_baseline serve: actix-web
 # running that same SQL and answering fixed bytes, driven by wrk like
-# replyd); replyd's peak RSS; database round trips per request, counted by a
-# proxy between replyd and MariaDB. Prints a markdown report and writes it
+# replyd); replyd's peak RSS; CPU time per request of MariaDB, of the
+# program measured and of wrk (from /proc and bash's time), which shows
+# where each side's requests/s go; database round trips per request,
+# counted by a proxy between replyd and MariaDB. Prints a markdown report and writes it
 # into BENCHMARKS.md (between the results markers) or --out FILE.
 #
 #   scripts/bench.sh [--replies N]... [--duration SECS] [--rounds R] [--out FILE]
 #   scripts/bench.sh --smoke     # CI: 1000 replies, 2 s, two scenarios, one round
 #
-# Each measurement is taken R times (default 3), replyd, the floor and the
+# Each measurement is taken R times (default 5), replyd, the floor and the
 # baseline in turn (which goes first alternates), and the medians are
 # reported: on a small shared machine two runs of the same thing differ by
 # 10-30 %, and alternating keeps slow spells from landing on one side.
@@ -27,7 +29,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 sizes=()
 duration=5
-rounds=3
+rounds=5
 out=BENCHMARKS.md
 scenarios=(read-ticket read-reply read-all create-reply create-status)
 smoke=0
@@ -139,7 +141,13 @@ ms() {
         printf "%.3f", n }'
 }
 
-# wrk_run PORT SCENARIO CONCURRENCY SECS: prints "rps p50 p99 errors".
+# CPU time used so far by process PID (all its threads), in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+clk_tck=$(getconf CLK_TCK)
+TIMEFORMAT='%3U %3S'
+
+# wrk_run PORT SCENARIO CONCURRENCY SECS: prints "rps p50 p99 errors
+# requests wrk_cpu_seconds".
 # One wrk thread at every concurrency: it drives 32 connections at well
 # over 20,000 requests/s, and a second thread would only take CPU from
 # replyd and MariaDB on the same machine.
@@ -154,20 +162,26 @@ wrk_run() {
         script=(-s "$tmp/$scenario.lua")
         ;;
     esac
-    o=$(wrk -t"$threads" -c"$c" -d"${secs}s" --latency "${script[@]}" "http://127.0.0.1:$port$url")
-    printf '%s %s %s %s\n' \
+    { time wrk -t"$threads" -c"$c" -d"${secs}s" --latency "${script[@]}" "http://127.0.0.1:$port$url" >"$tmp/wrk.out"; } 2>"$tmp/wrk.time"
+    o=$(cat "$tmp/wrk.out")
+    printf '%s %s %s %s %s %s\n' \
         "$(awk '/^Requests\/sec:/ {print $2}' <<<"$o")" \
         "$(ms "$(awk '$1 == "50%" {print $2}' <<<"$o")")" \
         "$(ms "$(awk '$1 == "99%" {print $2}' <<<"$o")")" \
-        "$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {n += 1} END {print n + 0}' <<<"$o")"
+        "$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {n += 1} END {print n + 0}' <<<"$o")" \
+        "$(awk '/requests in/ {print $1}' <<<"$o")" \
+        "$(awk '{print $1 + $2}' "$tmp/wrk.time")"
 }
 
-# base_run DB_URL SCENARIO CONCURRENCY SECS: prints "rps p50 p99 errors".
+# base_run DB_URL SCENARIO CONCURRENCY SECS: prints "rps p50 p99 errors
+# requests baseline_cpu_seconds".
 base_run() {
-    "$bin/bench_baseline" run --url "$1" --scenario "$2" --concurrency "$3" --duration "$4" \
+    { time "$bin/bench_baseline" run --url "$1" --scenario "$2" --concurrency "$3" --duration "$4" \
         --pool-max $pool_max --ticket-id $bench_ticket --reply-id "$bench_reply" \
-        --create-ticket-id $create_ticket |
-        sed 's/requests=[0-9]* rps=\([^ ]*\) p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) errors=\([^ ]*\)/\1 \2 \3 \4/'
+        --create-ticket-id $create_ticket >"$tmp/base.out"; } 2>"$tmp/base.time"
+    printf '%s %s\n' \
+        "$(sed 's/requests=\([0-9]*\) rps=\([^ ]*\) p50_ms=\([^ ]*\) p99_ms=\([^ ]*\) errors=\([^ ]*\)/\2 \3 \4 \5 \1/' "$tmp/base.out")" \
+        "$(awk '{print $1 + $2}' "$tmp/base.time")"
 }
 
 # start_floor DB_URL SCENARIO: the HTTP floor (bench_baseline serve) for
@@ -212,20 +226,50 @@ wrk.body = "api_key=$key&ticket_id=$create_ticket&status=2"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 LUA
 
-# medians "RPS P50 P99"...: the median of each column (of the middle two
-# for an even count).
+# medians "RPS P50 P99 [CPU µs...]"...: the median of each column (of the
+# middle two for an even count).
 medians() {
     printf '%s\n' "$@" | awk '
-        { for (i = 1; i <= 3; i++) v[i, NR] = $i }
+        { for (i = 1; i <= NF; i++) v[i, NR] = $i; if (NF > nf) nf = NF }
         END {
-            for (i = 1; i <= 3; i++) {
+            for (i = 1; i <= nf; i++) {
                 for (a = 1; a <= NR; a++) x[a] = v[i, a]
                 for (a = 2; a <= NR; a++) for (b = a; b > 1 && x[b - 1] > x[b]; b--) { t = x[b]; x[b] = x[b - 1]; x[b - 1] = t }
                 m = (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2
-                printf (i == 1 ? "%.1f" : " %.3f"), m
+                printf (i == 1 ? "%.1f" : i <= 3 ? " %.3f" : " %.0f"), m
             }
             print ""
         }'
+}
+
+# per_request REQUESTS TICKS SECONDS: CPU µs per request, from clock ticks
+# (of /proc/PID/stat) plus seconds (of `time`).
+per_request() {
+    awk -v n="$1" -v t="$2" -v s="$3" -v hz="$clk_tck" 'BEGIN { printf "%.0f", (n > 0 ? (t / hz + s) * 1e6 / n : 0) }'
+}
+
+# The database server's pid, for its CPU time per request (`n/a` where its
+# pid file cannot be read).
+mariadb_pid=$(cat "$(echo 'SELECT @@pid_file' | replyd_sql | tail -1)" 2>/dev/null || true)
+db_ticks() { if [ -n "$mariadb_pid" ]; then cpu_ticks "$mariadb_pid"; else echo 0; fi; }
+
+# measure SIDE SCENARIO C: one measurement of SIDE (replyd, floor or
+# baseline); prints "rps p50 p99 errors db_us program_us wrk_us", the last
+# three CPU µs per request of MariaDB, of the program measured and of wrk.
+measure() {
+    local side=$1 scenario=$2 c=$3 d0 d1 p0=0 p1=0 rps p50 p99 err req secs
+    d0=$(db_ticks)
+    case $side in
+    replyd) p0=$(cpu_ticks "$pid"); read -r rps p50 p99 err req secs < <(wrk_run "$port" "$scenario" "$c" "$duration"); p1=$(cpu_ticks "$pid") ;;
+    floor) p0=$(cpu_ticks "$floor_pid"); read -r rps p50 p99 err req secs < <(wrk_run "$floor_port" "$scenario" "$c" "$duration"); p1=$(cpu_ticks "$floor_pid") ;;
+    baseline) read -r rps p50 p99 err req secs < <(base_run "$url" "$scenario" "$c" "$duration") ;;
+    esac
+    d1=$(db_ticks)
+    if [ "$side" = baseline ]; then
+        echo "$rps $p50 $p99 $err $(per_request "$req" $((d1 - d0)) 0) $(per_request "$req" 0 "$secs") 0"
+    else
+        echo "$rps $p50 $p99 $err $(per_request "$req" $((d1 - d0)) 0) $(per_request "$req" $((p1 - p0)) 0) $(per_request "$req" 0 "$secs")"
+    fi
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -233,6 +277,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 report=$tmp/report.md
 scaling=$tmp/scaling.md
 trips=$tmp/trips.md
+cpu_table=$tmp/cpu.md
+{
+    echo "| replies | scenario | conc. | replyd run: MariaDB | replyd | wrk | floor run: MariaDB | floor | wrk | baseline run: MariaDB | baseline |"
+    echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+} >"$cpu_table"
 {
     echo "| replies | scenario | conc. | replyd req/s | replyd p50 ms | replyd p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | req/s ratio | ratio by round | p99 ratio | HTTP floor req/s | floor ratio | floor p99 ms | target |"
     echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"
@@ -284,25 +333,20 @@ for n in "${sizes[@]}"; do
                 order='replyd floor baseline'
                 ((k % 2)) || order='baseline floor replyd'
                 for side in $order; do
-                    if [ "$side" = replyd ]; then
-                        read -r x1 x2 x3 x4 < <(wrk_run "$port" "$scenario" "$c" "$duration")
-                        mine+=("$x1 $x2 $x3")
-                        e=$((e + x4))
-                    elif [ "$side" = floor ]; then
-                        read -r x1 x2 x3 x4 < <(wrk_run "$floor_port" "$scenario" "$c" "$duration")
-                        floors+=("$x1 $x2 $x3")
-                        be=$((be + x4))
-                    else
-                        read -r x1 x2 x3 x4 < <(base_run "$url" "$scenario" "$c" "$duration")
-                        theirs+=("$x1 $x2 $x3")
-                        be=$((be + x4))
-                    fi
+                    read -r x1 x2 x3 x4 x5 x6 x7 < <(measure "$side" "$scenario" "$c")
+                    case $side in
+                    replyd) mine+=("$x1 $x2 $x3 $x5 $x6 $x7"); e=$((e + x4)) ;;
+                    floor) floors+=("$x1 $x2 $x3 $x5 $x6 $x7"); be=$((be + x4)) ;;
+                    baseline) theirs+=("$x1 $x2 $x3 $x5 $x6"); be=$((be + x4)) ;;
+                    esac
                 done
                 rounds_rr+=("$(ratio "${mine[-1]%% *}" "${theirs[-1]%% *}")")
             done
-            read -r r p50 p99 < <(medians "${mine[@]}")
-            read -r br bp50 bp99 < <(medians "${theirs[@]}")
-            read -r fr _ fp99 < <(medians "${floors[@]}")
+            read -r r p50 p99 rdb rme rwrk < <(medians "${mine[@]}")
+            read -r br bp50 bp99 bdb bme < <(medians "${theirs[@]}")
+            read -r fr _ fp99 fdb fme fwrk < <(medians "${floors[@]}")
+            [ -n "$mariadb_pid" ] || rdb=n/a fdb=n/a bdb=n/a
+            echo "| $n | $scenario | $c | $rdb | $rme | $rwrk | $fdb | $fme | $fwrk | $bdb | $bme |" >>"$cpu_table"
             rr=$(ratio "$r" "$br")
             fratio=$(ratio "$fr" "$br")
             pr=$(ratio "$p99" "$bp99")
@@ -382,6 +426,12 @@ result=$tmp/result.md
     echo
     echo "Targets: read by ticket_id ≥ 0.80 of the baseline's req/s, create ≥ 0.70, p99 at concurrency 32 ≤ 2× the baseline's."
     echo "HTTP floor: actix-web with the same workers running the same SQL and answering replyd's answer as fixed bytes (\`bench_baseline serve\`); floor ratio = floor req/s ÷ baseline req/s, the most any actix-web + mysql_async service could reach here; floor p99 is the tail HTTP alone adds."
+    echo
+    echo "### Where the CPU goes: CPU µs per request (medians)"
+    echo
+    cat "$cpu_table"
+    echo
+    echo "MariaDB's CPU time (all its threads, from /proc) and each program's own, over each measurement, divided by the requests it completed; wrk's from bash's time. Every program shares the same $(nproc) CPUs, so at concurrency 32, where they are saturated, the sum of a row's three is about $(nproc) CPU-seconds ÷ req/s."
     echo
     echo "### Peak RSS of replyd (VmHWM, after every scenario above)"
     echo
