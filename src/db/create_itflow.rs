@@ -125,8 +125,8 @@ async fn write_reply(
             Some(clock) => sla::set_first_response(&mut tx, r.ticket_id, clock).await?,
             None => {
                 tx.exec_drop(
-                    "UPDATE tickets SET ticket_first_response_at = ? WHERE ticket_id = ?",
-                    (&now_text, r.ticket_id),
+                    "UPDATE tickets SET ticket_first_response_at = ?, ticket_updated_at = ? WHERE ticket_id = ?",
+                    (&now_text, &now_text, r.ticket_id),
                 )
                 .await?
             }
@@ -169,8 +169,9 @@ async fn write_reply(
         }
         if r.status == STATUS_RESOLVED && original_status != STATUS_RESOLVED {
             tx.exec_drop(
-                "UPDATE tickets SET ticket_resolved_at = ? WHERE ticket_id = ? AND ticket_resolved_at IS NULL",
-                (&now_text, r.ticket_id),
+                "UPDATE tickets SET ticket_resolved_at = ?, ticket_updated_at = ? \
+                 WHERE ticket_id = ? AND ticket_resolved_at IS NULL",
+                (&now_text, &now_text, r.ticket_id),
             )
             .await?;
             if let Some(clock) = &clock {

@@ -1,6 +1,10 @@
 //! ITFlow's SLA bookkeeping (functions/sla.php), run inside replyd's write
 //! transaction so the agent UI's SLA views stay right: the resolution clock
 //! (`sla_history` intervals), the first-response and resolution verdicts.
+//!
+//! Every `UPDATE tickets` here sets `ticket_updated_at` itself: the column
+//! is `ON UPDATE current_timestamp()`, which would otherwise restamp it in
+//! the database server's time zone instead of the company's.
 
 use crate::db::take;
 use crate::domain::sla::{BusinessCalendar, add_business_minutes, business_minutes_between};
@@ -170,8 +174,9 @@ pub async fn sync_clock<Q: Queryable>(
                 // A ticket that already breached stays breached.
                 let stage = if alert_stage == 2 { 2 } else { 0 };
                 q.exec_drop(
-                    "UPDATE tickets SET ticket_resolution_due_at = ?, ticket_resolution_sla_alert_stage = ? WHERE ticket_id = ?",
-                    (sql_datetime(due), stage, ticket_id),
+                    "UPDATE tickets SET ticket_resolution_due_at = ?, ticket_resolution_sla_alert_stage = ?, \
+                     ticket_updated_at = ? WHERE ticket_id = ?",
+                    (sql_datetime(due), stage, &now, ticket_id),
                 )
                 .await?;
             }
@@ -216,8 +221,14 @@ pub async fn set_first_response<Q: Queryable>(
     }
     let met = parse(due).map(|due| i64::from(clock.now <= due));
     q.exec_drop(
-        "UPDATE tickets SET ticket_first_response_at = ?, ticket_response_sla_met = ? WHERE ticket_id = ?",
-        (sql_datetime(clock.now), met, ticket_id),
+        "UPDATE tickets SET ticket_first_response_at = ?, ticket_response_sla_met = ?, \
+         ticket_updated_at = ? WHERE ticket_id = ?",
+        (
+            sql_datetime(clock.now),
+            met,
+            sql_datetime(clock.now),
+            ticket_id,
+        ),
     )
     .await
 }
@@ -249,8 +260,8 @@ pub async fn set_resolution_sla_met<Q: Queryable>(
     if met != Some(0) {
         let ended = parse(resolved).unwrap_or(clock.now);
         q.exec_drop(
-            "UPDATE tickets SET ticket_resolution_sla_met = ? WHERE ticket_id = ?",
-            (i64::from(ended <= due), ticket_id),
+            "UPDATE tickets SET ticket_resolution_sla_met = ?, ticket_updated_at = ? WHERE ticket_id = ?",
+            (i64::from(ended <= due), sql_datetime(clock.now), ticket_id),
         )
         .await?;
     }
@@ -279,8 +290,9 @@ pub async fn reset_resolution_sla<Q: Queryable>(
         }
     }
     q.exec_drop(
-        "UPDATE tickets SET ticket_resolution_sla_met = NULL, ticket_resolution_sla_alert_stage = 0 WHERE ticket_id = ?",
-        (ticket_id,),
+        "UPDATE tickets SET ticket_resolution_sla_met = NULL, ticket_resolution_sla_alert_stage = 0, \
+         ticket_updated_at = ? WHERE ticket_id = ?",
+        (sql_datetime(clock.now), ticket_id),
     )
     .await?;
     sync_clock(q, ticket_id, clock).await

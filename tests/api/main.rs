@@ -19,4 +19,5 @@ mod read;
 mod shutdown;
 mod startup;
 mod systemd;
+mod timezones;
 mod user_keys;
