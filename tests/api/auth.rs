@@ -194,7 +194,11 @@ async fn the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() 
     let r = app
         .client
         .get(app.url(&format!("{READ}?api_key=bad")))
-        .header("X-Forwarded-For", "203.0.113.7, 10.1.1.1")
+        // Two header lines, as a chain of proxies may send them: the client
+        // is the right-most entry that is not a trusted proxy (nginx's
+        // realip), never a forgeable left-most one.
+        .header("X-Forwarded-For", "198.51.100.1")
+        .header("X-Forwarded-For", "203.0.113.7, 127.0.0.1")
         .header("User-Agent", "<b>Agent</b> 007 ")
         .send()
         .await
