@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 14] = [
+const ENV_KEYS: [&str; 16] = [
     "itflow_base_url",
     "listen",
     "database_url",
@@ -31,6 +31,8 @@ const ENV_KEYS: [&str; 14] = [
     "db_timeout_ms",
     "shutdown_timeout_secs",
     "metrics_allow",
+    "body_timeout_ms",
+    "max_connections",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +54,13 @@ pub struct Settings {
     pub legacy_author_user_id: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Longest replyd waits for a request's body once its head has arrived;
+    /// then HTTP 408 and the connection is closed. Env: REPLYD_BODY_TIMEOUT_MS.
+    pub body_timeout_ms: u64,
+    /// Most client connections open at once (shared out among the HTTP
+    /// workers); further clients wait in the listen backlog until one
+    /// closes. Env: REPLYD_MAX_CONNECTIONS.
+    pub max_connections: usize,
     /// Largest `limit` honoured by read.php; larger values are clamped.
     pub max_page_size: u64,
     /// Peers whose `X-Forwarded-For` is believed (nginx on loopback).
@@ -86,6 +95,8 @@ impl Default for Settings {
             itflow_base_url: None,
             legacy_author_user_id: 0,
             max_body_bytes: 1024 * 1024,
+            body_timeout_ms: 5000,
+            max_connections: 256,
             max_page_size: 1000,
             trusted_proxies: loopback(),
             db_pool_max: 32,
@@ -166,6 +177,17 @@ impl Settings {
             .merge(Env::prefixed("REPLYD_").only(&ENV_KEYS))
             .extract()
             .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// `body_timeout_ms` as a duration (at least 1 ms).
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms.max(1))
+    }
+
+    /// actix-web's `max_connections` is per worker: `max_connections`
+    /// shared out among `workers` (rounded up, at least one each).
+    pub fn connections_per_worker(&self) -> usize {
+        self.max_connections.div_ceil(self.worker_threads()).max(1)
     }
 
     /// `db_timeout_ms` as a duration (at least 1 ms).

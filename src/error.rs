@@ -35,6 +35,9 @@ pub enum ApiError {
     BadBody(String),
     #[error("Request body is larger than the {0} bytes this server accepts.")]
     BodyTooLarge(usize),
+    /// The body stopped arriving (`body_timeout_ms`); the connection closes.
+    #[error("The request body did not arrive within {0} ms.")]
+    BodyTimeout(u128),
     #[error("No such endpoint.")]
     NoRoute,
     /// /metrics from an address not in `metrics_allow`.
@@ -107,6 +110,7 @@ impl ResponseError for ApiError {
             ApiError::Refused(_) | ApiError::NoResource => StatusCode::OK,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MetricsForbidden => StatusCode::FORBIDDEN,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -123,7 +127,13 @@ impl ResponseError for ApiError {
             // Details go to the log only, never to the client.
             log::error!("database error: {e}");
         }
-        HttpResponse::build(self.status_code())
+        let mut answer = HttpResponse::build(self.status_code());
+        if let ApiError::BodyTimeout(_) = self {
+            // The rest of the body may still come: the connection cannot
+            // carry another request.
+            answer.force_close();
+        }
+        answer
             .content_type("application/json")
             .body(failure_body(&self.to_string()))
     }

@@ -99,6 +99,7 @@ impl Application {
         })
         .disable_signals()
         .workers(settings.worker_threads())
+        .max_connections(settings.connections_per_worker())
         // Graceful stop: in-flight requests get this long to finish.
         .shutdown_timeout(settings.shutdown_timeout_secs)
         .listen(listener)

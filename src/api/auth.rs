@@ -34,9 +34,12 @@ pub async fn authenticate(
     required_level: i64,
 ) -> Result<Authenticated, ApiError> {
     let limit = state.settings.max_body_bytes;
-    let body = payload
-        .to_bytes_limited(limit)
+    // actix-web's own timeout covers only the head: a body that stops
+    // arriving would hold the connection forever.
+    let deadline = state.settings.body_timeout();
+    let body = tokio::time::timeout(deadline, payload.to_bytes_limited(limit))
         .await
+        .map_err(|_| ApiError::BodyTimeout(deadline.as_millis()))?
         .map_err(|_| ApiError::BodyTooLarge(limit))?
         .map_err(|e| ApiError::BadBody(format!("Could not read the request body: {e}")))?;
     let params = Params::parse(req.query_string(), &body)?;

@@ -17,6 +17,7 @@ mod private_db;
 mod process;
 mod read;
 mod shutdown;
+mod slow_clients;
 mod startup;
 mod systemd;
 mod timezones;
