@@ -1,7 +1,7 @@
 //! POST /api/v1/tickets/replies/create.php
 
 use crate::api::auth::authenticate;
-use crate::db::{self, create::create_reply};
+use crate::db::create::create_reply;
 use crate::domain::NewReply;
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
@@ -16,18 +16,17 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let auth = authenticate(&req, payload, &state, Method::POST, 2).await?;
     let new_reply = NewReply::parse(&auth.params)?;
-    // Past the deadline the transaction is dropped uncommitted (rolled back)
-    // unless its COMMIT had already reached the database.
-    let insert_id = db::within(
+    // Bounded twice by db_timeout_ms: the work (past it the transaction is
+    // dropped uncommitted, a 503) and the COMMIT (past it the outcome is
+    // unknown, and the answer says so).
+    let insert_id = create_reply(
+        &state.pool,
+        &state.schema,
+        &auth.principal,
+        state.settings.legacy_author_user_id,
+        &new_reply,
+        &auth.meta,
         state.settings.db_timeout(),
-        create_reply(
-            &state.pool,
-            &state.schema,
-            &auth.principal,
-            state.settings.legacy_author_user_id,
-            &new_reply,
-            &auth.meta,
-        ),
     )
     .await?;
     Ok(created(insert_id))

@@ -113,12 +113,9 @@ pub async fn create(
             .to_string(),
         status: p.body_first("ticket_status").map(intval).unwrap_or(0),
     };
-    // Bounded like every database wait (db_timeout_ms): a 503, never a hang.
-    let insert_id = crate::db::within(
-        state.settings.db_timeout(),
-        create_itflow_reply(&state, &auth.principal, &reply, &auth.meta),
-    )
-    .await?;
+    // Bounded like every database wait (db_timeout_ms), the work and the
+    // COMMIT each: never a hang.
+    let insert_id = create_itflow_reply(&state, &auth.principal, &reply, &auth.meta).await?;
     Ok(crate::api::create::created(insert_id))
 }
 

@@ -276,10 +276,18 @@ async fn one_request(
                 user_agent: "bench_baseline".into(),
                 path: "/api/v1/tickets/replies/create.php".into(),
             };
-            create_reply(pool, schema, &principal, 0, &req, &meta)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{e:?}"))
+            create_reply(
+                pool,
+                schema,
+                &principal,
+                0,
+                &req,
+                &meta,
+                Duration::from_secs(5),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
         }
     }
 }

@@ -110,7 +110,8 @@ impl Actor {
 
 /// Write the reply and/or status change; the new reply's id, 0 for a
 /// status-only call. A refusal or failure rolls everything back (the
-/// transaction is dropped uncommitted).
+/// transaction is dropped uncommitted). The work before COMMIT and the
+/// COMMIT are each bounded by `limit` ([`crate::db::write_then_commit`]).
 pub async fn create_reply(
     pool: &Pool,
     schema: &SchemaInfo,
@@ -118,22 +119,28 @@ pub async fn create_reply(
     legacy_author: u32,
     req: &NewReply,
     meta: &RequestMeta,
+    limit: std::time::Duration,
 ) -> Result<u64, ApiError> {
-    // No connection: 503. Anything failing once the transaction is open: 500.
-    let tx = pool.start_transaction(TxOpts::default()).await?;
-    write_reply(tx, schema, principal, legacy_author, req, meta)
-        .await
-        .map_err(ApiError::in_transaction)
+    crate::db::write_then_commit(limit, async {
+        // No connection: 503. Anything failing once the transaction is
+        // open: 500.
+        let tx = pool.start_transaction(TxOpts::default()).await?;
+        write_reply(tx, schema, principal, legacy_author, req, meta)
+            .await
+            .map_err(ApiError::in_transaction)
+    })
+    .await
 }
 
+/// Everything up to COMMIT; the open transaction and the new reply's id.
 async fn write_reply(
-    mut tx: Transaction<'_>,
+    mut tx: Transaction<'static>,
     schema: &SchemaInfo,
     principal: &Principal,
     legacy_author: u32,
     req: &NewReply,
     meta: &RequestMeta,
-) -> Result<u64, ApiError> {
+) -> Result<(Transaction<'static>, u64), ApiError> {
     let requested_status = match req.status {
         StatusChange::To(s) => s,
         StatusChange::Keep => 0,
@@ -364,8 +371,7 @@ async fn write_reply(
         )
         .await?;
     }
-    tx.commit().await.map_err(ApiError::CommitFailed)?;
-    Ok(insert_id)
+    Ok((tx, insert_id))
 }
 
 /// The agent handler's two notifications: for the assigned agent and for

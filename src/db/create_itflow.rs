@@ -67,20 +67,24 @@ pub async fn create_itflow_reply(
     let author_param = principal
         .user()
         .map_or(i64::from(legacy_author), |u| u.user_id);
-    let tx = state.pool.start_transaction(TxOpts::default()).await?;
-    write_reply(tx, state, principal, r, meta, author_param)
-        .await
-        .map_err(ApiError::in_transaction)
+    crate::db::write_then_commit(state.settings.db_timeout(), async {
+        let tx = state.pool.start_transaction(TxOpts::default()).await?;
+        write_reply(tx, state, principal, r, meta, author_param)
+            .await
+            .map_err(ApiError::in_transaction)
+    })
+    .await
 }
 
+/// Everything up to COMMIT; the open transaction and the new reply's id.
 async fn write_reply(
-    mut tx: Transaction<'_>,
+    mut tx: Transaction<'static>,
     state: &AppState,
     principal: &Principal,
     r: &ItflowReply,
     meta: &RequestMeta,
     author_param: i64,
-) -> Result<u64, ApiError> {
+) -> Result<(Transaction<'static>, u64), ApiError> {
     let features = state.schema.features;
     let legacy_author = state.settings.legacy_author_user_id;
     let row: Option<Row> = tx
@@ -230,8 +234,7 @@ async fn write_reply(
     if public && features.email {
         queue_mail(&mut tx, state, r, contact_id, &number, &subject, &now_text).await?;
     }
-    tx.commit().await.map_err(ApiError::CommitFailed)?;
-    Ok(insert_id)
+    Ok((tx, insert_id))
 }
 
 /// The public-reply email ITFlow queues (api/v1/ticket_replies/create.php,

@@ -10,8 +10,9 @@ pub mod schema;
 pub mod sla;
 pub mod text;
 
+use crate::error::ApiError;
 use mysql_async::prelude::FromValue;
-use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row};
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Row, Transaction};
 use std::future::Future;
 use std::time::Duration;
 
@@ -74,6 +75,28 @@ where
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => Err(timed_out(limit).into()),
+    }
+}
+
+/// A write in two phases, each bounded by `limit`: `work` runs the
+/// transaction up to, not including, its COMMIT and hands the transaction
+/// back; then the COMMIT is sent.
+///
+/// Only the first phase may fail as "nothing was written" (a 503 past its
+/// deadline: the transaction is dropped uncommitted and rolls back). Once
+/// COMMIT has been sent, a failure, a lost connection or the deadline
+/// cannot tell whether it was saved: that is always
+/// [`ApiError::CommitFailed`], never a "try again" that would invite a
+/// duplicate.
+pub async fn write_then_commit<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<(Transaction<'static>, T), ApiError>>,
+) -> Result<T, ApiError> {
+    let (tx, value) = within(limit, work).await?;
+    match tokio::time::timeout(limit, tx.commit()).await {
+        Ok(Ok(())) => Ok(value),
+        Ok(Err(e)) => Err(ApiError::CommitFailed(e)),
+        Err(_) => Err(ApiError::CommitFailed(timed_out(limit))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! real HTTP.
 
 mod auth;
+mod commit_phase;
 mod compat;
 mod create;
 mod grants;
