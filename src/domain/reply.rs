@@ -37,10 +37,10 @@ impl ReplyType {
             Some(2) => Err(ApiError::Refused(
                 "public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email.".into(),
             )),
-            _ => Err(ApiError::Refused(format!(
-                "public_reply_type must be 0 (internal reply) or 1 (public reply), not {}.",
-                raw.trim()
-            ))),
+            // The value is not repeated back: say what is allowed.
+            _ => Err(ApiError::Refused(
+                "public_reply_type must be 0 (internal reply) or 1 (public reply).".into(),
+            )),
         }
     }
 }
