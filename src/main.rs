@@ -115,7 +115,7 @@ async fn main() -> ExitCode {
         actix_web::rt::spawn(systemd::watchdog(app.local_addr(), timeout));
     }
     log::info!("listening on port {}", app.port());
-    systemd::notify("READY=1");
+    systemd::notify(sd_notify::NotifyState::Ready);
     match app.run_until_stopped().await {
         Ok(()) => {
             log::info!("stopped");

@@ -32,7 +32,7 @@ pub async fn stop_on_signals(handle: ServerHandle, state: web::Data<AppState>) {
         state.settings.shutdown_timeout_secs
     );
     drop(state);
-    systemd::notify("STOPPING=1");
+    systemd::notify(sd_notify::NotifyState::Stopping);
     let graceful = handle.stop(true);
     tokio::select! {
         _ = graceful => log::info!("server stopped"),

@@ -3,50 +3,24 @@
 //! `WATCHDOG=1` while its own /healthz answers, `STOPPING=1` on shutdown.
 //! Without `NOTIFY_SOCKET` (not started by systemd) all of it is a no-op.
 
-use std::ffi::OsStr;
+use sd_notify::NotifyState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Send `state` (e.g. `READY=1`) to systemd, if it is listening.
-pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    if let Err(e) = send(&path, state) {
+/// Tell systemd `state`, if it is listening (sd-notify: nothing happens
+/// without `NOTIFY_SOCKET`).
+pub fn notify(state: NotifyState<'_>) {
+    if let Err(e) = sd_notify::notify(std::slice::from_ref(&state)) {
         log::warn!("cannot notify systemd ({state}): {e}");
     }
-}
-
-fn send(path: &OsStr, state: &str) -> std::io::Result<()> {
-    let socket = UnixDatagram::unbound()?;
-    match path.as_bytes().strip_prefix(b"@") {
-        // An abstract socket name (Linux).
-        Some(name) => {
-            use std::os::linux::net::SocketAddrExt;
-            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-            socket.send_to_addr(state.as_bytes(), &addr)?;
-        }
-        None => {
-            socket.send_to(state.as_bytes(), path)?;
-        }
-    }
-    Ok(())
 }
 
 /// systemd's watchdog timeout for this process (`WATCHDOG_USEC`, when
 /// `WATCHDOG_PID` is unset or names this process).
 pub fn watchdog_timeout() -> Option<Duration> {
-    if let Some(pid) = std::env::var_os("WATCHDOG_PID")
-        && pid.to_str().and_then(|p| p.parse::<u32>().ok()) != Some(std::process::id())
-    {
-        return None;
-    }
-    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    (usec > 0).then(|| Duration::from_micros(usec))
+    sd_notify::watchdog_enabled().filter(|t| !t.is_zero())
 }
 
 /// Forever: every half `timeout`, ask replyd's own /healthz (at `listen`,
@@ -58,7 +32,7 @@ pub async fn watchdog(listen: SocketAddr, timeout: Duration) {
     loop {
         tick.tick().await;
         match tokio::time::timeout(timeout / 4, probe(target)).await {
-            Ok(Ok(())) => notify("WATCHDOG=1"),
+            Ok(Ok(())) => notify(NotifyState::Watchdog),
             Ok(Err(e)) => log::warn!("watchdog: /healthz did not answer 200: {e}"),
             Err(_) => log::warn!("watchdog: /healthz did not answer in time"),
         }

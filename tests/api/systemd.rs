@@ -123,7 +123,8 @@ fn wait_for(socket: &UnixDatagram, want: &str, limit: Duration) -> Vec<String> {
         assert!(!left.is_zero(), "no {want} within {limit:?}; got {seen:?}");
         socket.set_read_timeout(Some(left)).unwrap();
         if let Ok(n) = socket.recv(&mut buf) {
-            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            // One state a line (sd_notify(3)); sd-notify ends each with \n.
+            let msg = String::from_utf8_lossy(&buf[..n]).trim_end().to_owned();
             let done = msg == want;
             seen.push(msg);
             if done {
