@@ -202,7 +202,9 @@ impl Settings {
         }
         let root = self.itflow_root.as_deref().ok_or(ConfigError::NoDatabase)?;
         let php = ItflowDbConfig::load(root)?;
-        // mysqli treats "localhost" as the local server; so does this, over TCP.
+        // mysqli treats "localhost" as the local server; so does this: TCP
+        // first, then mysql_async's prefer_socket moves to the server's Unix
+        // socket when it is reachable.
         let (host, port) = match php.host.rsplit_once(':') {
             Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p.parse().unwrap_or(3306)),
             _ => (php.host.clone(), 3306),

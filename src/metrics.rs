@@ -94,9 +94,9 @@ impl Metrics {
             in_flight.clone(),
         );
         let auth_failures = Family::<ReasonLabel, Counter>::default();
-        // Both series exist from the start, so rate() works from the first
-        // failure on.
-        for reason in ["missing", "invalid"] {
+        // Every series exists from the start, so rate() works from the
+        // first failure on.
+        for reason in ["missing", "invalid", "refused"] {
             let _ = auth_failures.get_or_create(&ReasonLabel { reason });
         }
         registry.register(

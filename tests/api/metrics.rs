@@ -86,6 +86,7 @@ async fn requests_latency_auth_failures_and_pool_use_are_counted() {
     );
     assert_line(&text, r#"replyd_auth_failures_total{reason="invalid"} 1"#);
     assert_line(&text, r#"replyd_auth_failures_total{reason="missing"} 1"#);
+    assert_line(&text, r#"replyd_auth_failures_total{reason="refused"} 0"#);
     // The scrape itself is in flight.
     assert_line(&text, "replyd_http_requests_in_flight 1");
     // Connections are kept in the pool between requests, none in use now.
