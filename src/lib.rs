@@ -2,6 +2,7 @@
 //! MariaDB database. See README.md.
 
 pub mod api;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,5 +1,6 @@
+use replyd::commands::{check, doctor};
 use replyd::config::Settings;
-use replyd::startup::{Application, check, doctor};
+use replyd::startup::Application;
 use replyd::{shutdown, systemd};
 use std::path::PathBuf;
 use std::process::ExitCode;
