@@ -50,32 +50,12 @@ impl Formatter for PhpFormatter {
     where
         W: ?Sized + Write,
     {
-        // Scan bytes, not chars: ASCII other than '/' (nearly everything)
-        // is copied as it is, in runs.
-        let bytes = fragment.as_bytes();
-        let mut start = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 && b != b'/' {
-                i += 1;
-                continue;
-            }
-            writer.write_all(&bytes[start..i])?;
-            if b == b'/' {
-                writer.write_all(b"\\/")?;
-                i += 1;
-                start = i;
-                continue;
-            }
-            // `i` is on a character boundary: every byte before it in this
-            // run was ASCII or the end of a character handled here.
-            let ch = fragment[i..].chars().next().expect("a character at i");
-            writer.write_all(&u_escapes(ch))?;
-            i += ch.len_utf8();
-            start = i;
-        }
-        writer.write_all(&bytes[start..])
+        // serde_json has already escaped `"`, `\` and control characters
+        // around this fragment; the one escaper below adds PHP's `\/` and
+        // `\uXXXX`. (Only small answers go through serde: the copy is cheap.)
+        let mut escaped = Vec::with_capacity(fragment.len() + 8);
+        push_escaped(&mut escaped, fragment);
+        writer.write_all(&escaped)
     }
 }
 
