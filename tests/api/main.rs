@@ -4,7 +4,9 @@
 
 mod auth;
 mod compat;
+mod crash;
 mod create;
+mod db_crash;
 mod grants;
 mod health;
 mod helpers;
@@ -14,6 +16,7 @@ mod nginx;
 mod outage;
 mod perf;
 mod private_db;
+mod probe_load;
 mod process;
 mod read;
 mod shutdown;
