@@ -19,6 +19,7 @@ mod private_db;
 mod probe_load;
 mod process;
 mod read;
+mod scope_props;
 mod shutdown;
 mod startup;
 mod systemd;
