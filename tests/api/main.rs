@@ -11,6 +11,7 @@ mod grants;
 mod health;
 mod helpers;
 mod logging;
+mod malformed;
 mod metrics;
 mod nginx;
 mod outage;
