@@ -169,6 +169,22 @@ impl PrivateMariaDb {
         }
     }
 
+    /// Kill the server (SIGKILL), as a crash or the OOM killer would, and
+    /// wait for it to be gone. `start_again` runs InnoDB's crash recovery.
+    pub async fn kill(&mut self) {
+        self.thaw();
+        let mut child = self.child.take().expect("running");
+        send_signal(child.id(), Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "mariadbd still running 30 s after SIGKILL"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Freeze the server (SIGSTOP): connections are accepted by the kernel
     /// but nothing answers, as with a hung or unreachable database.
     ///
