@@ -236,7 +236,11 @@ impl ReadOutput {
                     .map_err(|e| ApiError::AnswerFile(std::io::Error::other(e)))?
                     .map_err(ApiError::AnswerFile)?;
                 self.flush_at = self.chunk;
-                self.file.insert(tokio::fs::File::from_std(file))
+                let mut file = tokio::fs::File::from_std(file);
+                // tokio copies what is written into a buffer of its own (2 MiB
+                // by default) for its blocking pool: one chunk is enough.
+                file.set_max_buf_size(self.chunk);
+                self.file.insert(file)
             }
         };
         file.write_all(&self.out[start..])

@@ -8,6 +8,7 @@ mod create;
 mod grants;
 mod health;
 mod helpers;
+mod large_read;
 mod logging;
 mod metrics;
 mod nginx;

@@ -6,7 +6,7 @@ use replyd::error::NO_RESOURCE;
 /// One reply row as replyd (and ITFlow's read_output.php) writes it; `text`
 /// is given already JSON-escaped, `None` values are JSON null.
 #[allow(clippy::too_many_arguments)]
-fn row(
+pub(crate) fn row(
     id: u32,
     text: &str,
     kind: &str,
@@ -31,7 +31,7 @@ fn row(
     )
 }
 
-const T1: (u32, &str, u32) = (1, "Printer not working", 1);
+pub(crate) const T1: (u32, &str, u32) = (1, "Printer not working", 1);
 const T2: (u32, &str, u32) = (2, "VPN down", 2);
 const T5: (u32, &str, u32) = (5, "Internal tooling", 0);
 const UNICODE: &str = r#"Unicode \u00e9\/\u00fc \"quote\" <b>bold<\/b> & 'apos' \ud83d\ude00"#;
