@@ -372,3 +372,40 @@ async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
         assert_eq!(read["data"][0][name].as_str(), want.as_deref(), "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_answer_past_max_answer_bytes_is_refused_and_smaller_ones_are_unchanged() {
+    let app = spawn_app_with(|s| s.max_answer_bytes = 100_000).await;
+    // Three replies of 40 KB on ticket 1: 120 KB of answer.
+    app.db
+        .exec_script(
+            "INSERT INTO ticket_replies (ticket_reply, ticket_reply_type, ticket_reply_by, \
+             ticket_reply_ticket_id, ticket_reply_created_at) \
+             SELECT REPEAT('forty kilobytes ', 2500), 'Internal', 1, 1, '2026-11-22 10:00:00' \
+             FROM seq_1_to_3",
+        )
+        .await;
+    let refused = r#"{"success":"False","message":"The answer would be larger than the 100000 bytes this server sends in one answer; ask for fewer replies with limit and offset."}"#;
+    app.get(&format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1"))
+        .await
+        .assert(200, refused);
+    app.get(&format!(
+        "/api/v1/ticket_replies/read.php?api_key={GLOBAL_KEY}&ticket_id=1"
+    ))
+    .await
+    .assert(200, refused);
+    // Fewer at a time fit, and small answers are the same bytes as ever.
+    let two = app
+        .get(&format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1&limit=2"))
+        .await;
+    assert_eq!(two.status, 200);
+    assert_eq!(two.json()["count"], 2);
+    app.get(&format!(
+        "{READ}?api_key={GLOBAL_KEY}&ticket_id=1&limit=4&offset=3"
+    ))
+    .await
+    .assert(200, &ok(&[r6(), r3(), r2(), r1()]));
+    app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=6"))
+        .await
+        .assert(200, &ok(&[r6()]));
+}
