@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 16] = [
+const ENV_KEYS: [&str; 17] = [
     "itflow_base_url",
     "listen",
     "database_url",
@@ -24,6 +24,7 @@ const ENV_KEYS: [&str; 16] = [
     "legacy_author_user_id",
     "max_body_bytes",
     "max_page_size",
+    "max_answer_bytes",
     "trusted_proxies",
     "db_pool_max",
     "workers",
@@ -63,6 +64,12 @@ pub struct Settings {
     pub max_connections: usize,
     /// Largest `limit` honoured by read.php; larger values are clamped.
     pub max_page_size: u64,
+    /// Largest read.php answer, in bytes: a read whose answer would be
+    /// larger is refused (HTTP 200, success "False"), asking for fewer
+    /// replies. Answers past a few MiB are kept in an unlinked temporary
+    /// file, not in memory, so this bounds disk use, not memory.
+    /// Env: REPLYD_MAX_ANSWER_BYTES.
+    pub max_answer_bytes: u64,
     /// Peers whose `X-Forwarded-For` is believed (nginx on loopback).
     pub trusted_proxies: Vec<IpAddr>,
     /// Most database connections replyd keeps open.
@@ -98,6 +105,7 @@ impl Default for Settings {
             body_timeout_ms: 5000,
             max_connections: 256,
             max_page_size: 1000,
+            max_answer_bytes: 1024 * 1024 * 1024,
             trusted_proxies: loopback(),
             db_pool_max: 32,
             workers: 0,

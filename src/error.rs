@@ -27,6 +27,18 @@ pub enum ApiError {
     /// v1 convention legacy clients rely on. Nothing was written.
     #[error("{0}")]
     Refused(String),
+    /// A read whose answer would be larger than `max_answer_bytes` (HTTP
+    /// 200, as every v1 refusal).
+    #[error(
+        "The answer would be larger than the {0} bytes this server sends in one answer; ask for fewer replies with limit and offset."
+    )]
+    AnswerTooLarge(u64),
+    /// A large answer could not be kept in its temporary file (a full or
+    /// read-only temporary directory).
+    #[error(
+        "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
+    )]
+    AnswerFile(#[source] std::io::Error),
     /// read_output.php's empty answer (HTTP 200).
     #[error("{}", NO_RESOURCE)]
     NoResource,
@@ -107,7 +119,10 @@ impl ResponseError for ApiError {
             ApiError::KeyMissing | ApiError::KeyInvalid => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Refused(_) | ApiError::NoResource => StatusCode::OK,
+            ApiError::Refused(_) | ApiError::NoResource | ApiError::AnswerTooLarge(_) => {
+                StatusCode::OK
+            }
+            ApiError::AnswerFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -126,6 +141,9 @@ impl ResponseError for ApiError {
         {
             // Details go to the log only, never to the client.
             log::error!("database error: {e}");
+        }
+        if let ApiError::AnswerFile(e) = self {
+            log::error!("temporary file for a large answer: {e}");
         }
         let mut answer = HttpResponse::build(self.status_code());
         if let ApiError::BodyTimeout(_) = self {

@@ -2,16 +2,21 @@
 
 use crate::api::auth::authenticate;
 use crate::db::{
-    self,
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
     text::{TextBuf, write_json_value},
 };
 use crate::error::ApiError;
 use crate::php::json::write_json_str;
 use crate::startup::AppState;
+use actix_web::body::SizedStream;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
-use mysql_async::{Column, Value};
+use futures_util::StreamExt;
+use futures_util::future::ready;
+use futures_util::stream;
+use mysql_async::{Column, Row, Value};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
 
 pub async fn handle(
     req: HttpRequest,
@@ -53,26 +58,45 @@ pub async fn handle(
 }
 
 /// Run a read and answer as read_output.php does (shared by both APIs).
+///
+/// Memory per request is bounded whatever the data: the answer is built in
+/// memory up to [`SPILL_THRESHOLD`], then in an unlinked temporary file
+/// (see [`ReadOutput`]); an answer past `max_answer_bytes` is refused. The
+/// database deadline covers the waits on the database only, never the
+/// building of the answer.
 pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpResponse, ApiError> {
-    let mut output = ReadOutput::default();
-    let count = db::within(
+    let mut output = ReadOutput::new(
+        SPILL_THRESHOLD,
+        SPILL_CHUNK,
+        state.settings.max_answer_bytes,
+    );
+    let count = read_replies(
+        &state.pool,
+        request,
         state.settings.db_timeout(),
-        read_replies(&state.pool, request, |row| {
+        async |row: Row| {
             let columns = row.columns_ref();
             output.push_row(
                 columns,
                 (0..columns.len()).map(|i| row.as_ref(i).unwrap_or(&Value::NULL)),
             );
-        }),
+            output.after_row().await
+        },
     )
     .await?;
     if count == 0 {
         return Err(ApiError::NoResource);
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(output.finish()))
+    output.into_response().await
 }
+
+/// An answer larger than this (4 MiB) is moved out of memory into a
+/// temporary file as it is built.
+pub const SPILL_THRESHOLD: usize = 4 * 1024 * 1024;
+
+/// Once an answer is in its file, rows are appended whenever this much
+/// (64 KiB) has been built; the file is sent back in pieces this size.
+const SPILL_CHUNK: usize = 64 * 1024;
 
 /// ITFlow's read_output.php: `{"success":"True","count":N,"data":[...]}`,
 /// `count` a number, each row an object in column order with every value a
@@ -84,6 +108,15 @@ pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpRespo
 /// without allocating, and the header, whose count is known only at the
 /// end, goes into room kept free at the front. The test below holds it to
 /// `to_json_bytes`.
+///
+/// The count comes before the rows, so nothing can be sent before the last
+/// row is read. An answer that grows past `spill_at` bytes is therefore
+/// moved to an anonymous temporary file (`tempfile::tempfile`: unlinked
+/// from the start, so nothing is left behind, even after a crash), and the
+/// rows that follow are appended to it every `chunk` bytes; at the end the
+/// header goes out first, then the file, then `]}`: the same bytes as in
+/// memory. Memory held is then at most `spill_at` (twice that in capacity
+/// while it grows), then `chunk` plus the JSON of one row.
 struct ReadOutput {
     out: Vec<u8>,
     count: usize,
@@ -92,6 +125,17 @@ struct ReadOutput {
     /// others.
     keys: Vec<Vec<u8>>,
     text: TextBuf,
+    /// `out` is written away (to a new temporary file the first time) once
+    /// it is this long.
+    flush_at: usize,
+    /// `flush_at` once the answer is in its file.
+    chunk: usize,
+    /// The rows written so far, once the answer outgrew memory.
+    file: Option<tokio::fs::File>,
+    /// Bytes of rows in `file`.
+    in_file: u64,
+    /// `max_answer_bytes`.
+    max_answer: u64,
 }
 
 /// Room for `{"success":"True","count":N,"data":[` with any `usize` N.
@@ -99,6 +143,21 @@ const HEADER_ROOM: usize = 64;
 
 impl Default for ReadOutput {
     fn default() -> Self {
+        ReadOutput::new(usize::MAX, SPILL_CHUNK, u64::MAX)
+    }
+}
+
+/// The answer's header for `count` rows.
+fn header(count: usize) -> Vec<u8> {
+    let mut header = Vec::with_capacity(HEADER_ROOM);
+    header.extend_from_slice(br#"{"success":"True","count":"#);
+    header.extend_from_slice(itoa::Buffer::new().format(count).as_bytes());
+    header.extend_from_slice(br#","data":["#);
+    header
+}
+
+impl ReadOutput {
+    fn new(spill_at: usize, chunk: usize, max_answer: u64) -> Self {
         let mut out = Vec::with_capacity(32 * 1024);
         out.resize(HEADER_ROOM, 0);
         Self {
@@ -106,11 +165,14 @@ impl Default for ReadOutput {
             count: 0,
             keys: Vec::new(),
             text: TextBuf::default(),
+            flush_at: spill_at,
+            chunk: chunk.max(1),
+            file: None,
+            in_file: 0,
+            max_answer,
         }
     }
-}
 
-impl ReadOutput {
     fn push_row<'v>(&mut self, columns: &[Column], values: impl IntoIterator<Item = &'v Value>) {
         if self.keys.is_empty() {
             self.keys = columns
@@ -136,16 +198,95 @@ impl ReadOutput {
         self.out.push(b'}');
     }
 
-    /// The whole answer.
+    /// Where the rows start in `out`: after the header room while the
+    /// answer is in memory, at 0 once it is in its file.
+    fn rows_start(&self) -> usize {
+        if self.file.is_none() { HEADER_ROOM } else { 0 }
+    }
+
+    /// The length of the whole answer with the rows so far.
+    fn answer_len(&self) -> u64 {
+        let header = br#"{"success":"True","count":,"data":["#.len();
+        let digits = self.count.checked_ilog10().unwrap_or(0) as usize + 1;
+        (header + digits + (self.out.len() - self.rows_start()) + 2) as u64 + self.in_file
+    }
+
+    /// After each row: refuse an answer past `max_answer`; move a large
+    /// one out of memory.
+    async fn after_row(&mut self) -> Result<(), ApiError> {
+        if self.answer_len() > self.max_answer {
+            return Err(ApiError::AnswerTooLarge(self.max_answer));
+        }
+        if self.out.len() >= self.flush_at {
+            self.write_out().await?;
+        }
+        Ok(())
+    }
+
+    /// Append the rows in `out` to the file, creating it the first time.
+    /// tokio's file writes on its blocking pool, so the worker never waits
+    /// on the disk for more than handing over a piece.
+    async fn write_out(&mut self) -> Result<(), ApiError> {
+        let start = self.rows_start();
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => {
+                let file = tokio::task::spawn_blocking(tempfile::tempfile)
+                    .await
+                    .map_err(|e| ApiError::AnswerFile(std::io::Error::other(e)))?
+                    .map_err(ApiError::AnswerFile)?;
+                self.flush_at = self.chunk;
+                let mut file = tokio::fs::File::from_std(file);
+                // tokio copies what is written into a buffer of its own (2 MiB
+                // by default) for its blocking pool: one chunk is enough.
+                file.set_max_buf_size(self.chunk);
+                self.file.insert(file)
+            }
+        };
+        file.write_all(&self.out[start..])
+            .await
+            .map_err(ApiError::AnswerFile)?;
+        self.in_file += (self.out.len() - start) as u64;
+        if start > 0 {
+            // Give back the memory the answer had grown to.
+            self.out = Vec::with_capacity(2 * self.chunk);
+        } else {
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// The whole answer, from memory.
     fn finish(mut self) -> Bytes {
-        let mut header = Vec::with_capacity(HEADER_ROOM);
-        header.extend_from_slice(br#"{"success":"True","count":"#);
-        header.extend_from_slice(itoa::Buffer::new().format(self.count).as_bytes());
-        header.extend_from_slice(br#","data":["#);
+        debug_assert!(self.file.is_none());
+        let header = header(self.count);
         let start = HEADER_ROOM - header.len();
         self.out[start..HEADER_ROOM].copy_from_slice(&header);
         self.out.extend_from_slice(b"]}");
         Bytes::from(self.out).slice(start..)
+    }
+
+    /// The HTTP answer: from memory, or the header, the file and `]}` in
+    /// pieces, with the length known in advance.
+    async fn into_response(mut self) -> Result<HttpResponse, ApiError> {
+        if self.file.is_none() {
+            return Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .body(self.finish()));
+        }
+        if self.out.len() > self.rows_start() {
+            self.write_out().await?;
+        }
+        let len = self.answer_len();
+        let mut file = self.file.take().expect("spilled");
+        file.flush().await.map_err(ApiError::AnswerFile)?;
+        file.rewind().await.map_err(ApiError::AnswerFile)?;
+        let body = stream::once(ready(Ok(Bytes::from(header(self.count)))))
+            .chain(ReaderStream::with_capacity(file, self.chunk))
+            .chain(stream::once(ready(Ok(Bytes::from_static(b"]}")))));
+        Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(SizedStream::new(len, body)))
     }
 }
 
@@ -153,6 +294,7 @@ impl ReadOutput {
 mod tests {
     use super::*;
     use crate::php::to_json_bytes;
+    use actix_web::ResponseError;
     use mysql_async::consts::ColumnType;
     use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -235,6 +377,120 @@ mod tests {
         assert_eq!(
             written(&one, &[vec![Value::NULL]]),
             r#"{"success":"True","count":1,"data":[{"a":null}]}"#
+        );
+    }
+
+    /// Columns and rows of a page whose answer is a few KiB: text that
+    /// needs escaping, NULLs, dates.
+    fn page() -> (Vec<Column>, Vec<Vec<Value>>) {
+        let columns: Vec<Column> = [
+            (ColumnType::MYSQL_TYPE_LONG, "ticket_reply_id"),
+            (ColumnType::MYSQL_TYPE_BLOB, "ticket_reply"),
+            (ColumnType::MYSQL_TYPE_DATETIME, "ticket_reply_created_at"),
+        ]
+        .into_iter()
+        .map(|(t, n)| Column::new(t).with_name(n.as_bytes()))
+        .collect();
+        let rows = (0..300)
+            .map(|i| {
+                vec![
+                    Value::Int(i),
+                    Value::Bytes(
+                        format!("<p>réponse \"{i}\" 😀</p>")
+                            .repeat(i as usize % 7)
+                            .into_bytes(),
+                    ),
+                    if i % 5 == 0 {
+                        Value::NULL
+                    } else {
+                        Value::Date(2026, 11, 22, 2, 42, (i % 60) as u8, 0)
+                    },
+                ]
+            })
+            .collect();
+        (columns, rows)
+    }
+
+    /// `rows` through `output` as `answer` feeds it, and the body sent.
+    async fn sent(
+        mut output: ReadOutput,
+        columns: &[Column],
+        rows: &[Vec<Value>],
+    ) -> Result<(Vec<u8>, bool), ApiError> {
+        for row in rows {
+            output.push_row(columns, row);
+            output.after_row().await?;
+        }
+        let spilled = output.file.is_some();
+        let response = output.into_response().await?;
+        let length = response.headers().get("content-length").cloned();
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        if let Some(length) = length {
+            assert_eq!(length.to_str().unwrap(), body.len().to_string());
+        }
+        Ok((body.to_vec(), spilled))
+    }
+
+    #[tokio::test]
+    async fn an_answer_moved_to_its_file_is_the_same_bytes() {
+        let (columns, rows) = page();
+        let (in_memory, spilled) = sent(ReadOutput::default(), &columns, &rows).await.unwrap();
+        assert!(!spilled);
+        assert!(in_memory.len() > 10_000, "{}", in_memory.len());
+        let mut whole = ReadOutput::default();
+        for row in &rows {
+            whole.push_row(&columns, row);
+        }
+        assert_eq!(whole.finish().to_vec(), in_memory);
+        serde_json::from_slice::<serde_json::Value>(&in_memory).unwrap();
+        // Spilled after the first row, after a few, and appended in pieces
+        // smaller and larger than a row.
+        for (spill_at, chunk) in [(1, 1), (100, 50), (1000, 7), (5000, 100_000)] {
+            let output = ReadOutput::new(spill_at, chunk, u64::MAX);
+            let (body, spilled) = sent(output, &columns, &rows).await.unwrap();
+            assert!(spilled, "{spill_at}");
+            assert!(
+                body == in_memory,
+                "spill_at {spill_at}, chunk {chunk}: bytes differ"
+            );
+        }
+        // One row only, spilled.
+        let (one, _) = sent(ReadOutput::default(), &columns, &rows[1..2])
+            .await
+            .unwrap();
+        let (spilled_one, spilled) = sent(ReadOutput::new(1, 1, u64::MAX), &columns, &rows[1..2])
+            .await
+            .unwrap();
+        assert!(spilled);
+        assert_eq!(one, spilled_one);
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_max_answer_bytes_is_refused() {
+        let (columns, rows) = page();
+        let (body, _) = sent(ReadOutput::default(), &columns, &rows).await.unwrap();
+        let exact = body.len() as u64;
+        for (spill_at, chunk) in [(usize::MAX, SPILL_CHUNK), (100, 64)] {
+            let fits = ReadOutput::new(spill_at, chunk, exact);
+            assert_eq!(sent(fits, &columns, &rows).await.unwrap().0, body);
+            let over = ReadOutput::new(spill_at, chunk, exact - 1);
+            let err = sent(over, &columns, &rows).await.unwrap_err();
+            assert!(
+                matches!(err, ApiError::AnswerTooLarge(n) if n == exact - 1),
+                "{err:?}"
+            );
+        }
+        // The refusal: HTTP 200, ITFlow's failure shape, the way out named.
+        let refusal = ApiError::AnswerTooLarge(1000).error_response();
+        assert_eq!(refusal.status(), 200);
+        let text = actix_web::body::to_bytes(refusal.into_body())
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&text).unwrap(),
+            r#"{"success":"False","message":"The answer would be larger than the 1000 bytes this server sends in one answer; ask for fewer replies with limit and offset."}"#
         );
     }
 }

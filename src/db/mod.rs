@@ -100,6 +100,22 @@ pub async fn write_then_commit<T>(
     }
 }
 
+/// `within`, for one of several steps sharing a deadline: `work` must end
+/// by `until`, which is `limit` after the first step began.
+pub async fn within_until<T, E>(
+    until: tokio::time::Instant,
+    limit: Duration,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, E>
+where
+    E: From<mysql_async::Error>,
+{
+    match tokio::time::timeout_at(until, work).await {
+        Ok(result) => result,
+        Err(_) => Err(timed_out(limit).into()),
+    }
+}
+
 /// The error for database work abandoned after `limit`.
 pub fn timed_out(limit: Duration) -> mysql_async::Error {
     let io = std::io::Error::new(

@@ -1,7 +1,12 @@
 //! The one query behind both read endpoints.
 
+use crate::db::{within, within_until};
 use crate::domain::ClientScope;
 use mysql_async::{Pool, Row, Value, prelude::*};
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
 
 /// Which replies read.php lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,27 +130,46 @@ pub fn read_query(req: &ReadRequest) -> (String, Vec<Value>) {
     (sql, params)
 }
 
-/// Runs `req` (newest first, the agent UI's order, one page: one round
-/// trip, plus a prepare the first time a connection sees this statement
-/// text) and hands each row to `each_row` as it arrives, so a page is never
-/// held twice. Returns how many rows there were.
-pub async fn read_replies<F>(
+/// Runs `req` (one page: one round trip, plus a prepare the first time a
+/// connection sees this statement text) and hands each row to `each_row` as
+/// it arrives, so a page is never held whole. Returns how many rows there
+/// were; an error from `each_row` stops the read.
+///
+/// `deadline` bounds each wait on the database, never what `each_row` does:
+/// getting a connection and running the statement until its first answer,
+/// then each wait for the next row. A large answer may take as long as the
+/// client and `each_row` need; only a database that stops answering for
+/// `deadline` fails it (see `db::within`).
+///
+/// A row already received is taken without arming a timer (most rows of a
+/// page come in the same few socket reads).
+pub async fn read_replies<E>(
     pool: &Pool,
     req: &ReadRequest,
-    mut each_row: F,
-) -> Result<usize, mysql_async::Error>
+    deadline: Duration,
+    mut each_row: impl AsyncFnMut(Row) -> Result<(), E>,
+) -> Result<usize, E>
 where
-    F: FnMut(Row),
+    E: From<mysql_async::Error>,
 {
     let (sql, params) = read_query(req);
-    let mut conn = pool.get_conn().await?;
+    // Connecting (or waiting for a pooled connection) and the statement's
+    // first answer share one deadline.
+    let until = tokio::time::Instant::now() + deadline;
+    let mut conn = within_until(until, deadline, pool.get_conn()).await?;
+    let mut result = within_until(until, deadline, conn.exec_iter(sql, params)).await?;
     let mut count = 0;
-    conn.exec_iter(sql, params)
-        .await?
-        .for_each_and_drop(|row| {
-            count += 1;
-            each_row(row);
-        })
-        .await?;
+    loop {
+        let mut next = pin!(result.next());
+        let row = match poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx))).await {
+            Poll::Ready(row) => row?,
+            Poll::Pending => within(deadline, next).await?,
+        };
+        let Some(row) = row else { break };
+        count += 1;
+        each_row(row).await?;
+    }
+    // Nothing is left to read (no round trip); as for_each_and_drop.
+    within(deadline, result.drop_result()).await?;
     Ok(count)
 }

@@ -11,6 +11,7 @@ mod db_crash;
 mod grants;
 mod health;
 mod helpers;
+mod large_read;
 mod logging;
 mod malformed;
 mod metrics;

@@ -6,7 +6,7 @@ use replyd::error::NO_RESOURCE;
 /// One reply row as replyd (and ITFlow's read_output.php) writes it; `text`
 /// is given already JSON-escaped, `None` values are JSON null.
 #[allow(clippy::too_many_arguments)]
-fn row(
+pub(crate) fn row(
     id: u32,
     text: &str,
     kind: &str,
@@ -31,7 +31,7 @@ fn row(
     )
 }
 
-const T1: (u32, &str, u32) = (1, "Printer not working", 1);
+pub(crate) const T1: (u32, &str, u32) = (1, "Printer not working", 1);
 const T2: (u32, &str, u32) = (2, "VPN down", 2);
 const T5: (u32, &str, u32) = (5, "Internal tooling", 0);
 const UNICODE: &str = r#"Unicode \u00e9\/\u00fc \"quote\" <b>bold<\/b> & 'apos' \ud83d\ude00"#;
@@ -371,4 +371,41 @@ async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
     for (name, want) in names.iter().zip(text) {
         assert_eq!(read["data"][0][name].as_str(), want.as_deref(), "{name}");
     }
+}
+
+#[tokio::test]
+async fn an_answer_past_max_answer_bytes_is_refused_and_smaller_ones_are_unchanged() {
+    let app = spawn_app_with(|s| s.max_answer_bytes = 100_000).await;
+    // Three replies of 40 KB on ticket 1: 120 KB of answer.
+    app.db
+        .exec_script(
+            "INSERT INTO ticket_replies (ticket_reply, ticket_reply_type, ticket_reply_by, \
+             ticket_reply_ticket_id, ticket_reply_created_at) \
+             SELECT REPEAT('forty kilobytes ', 2500), 'Internal', 1, 1, '2026-11-22 10:00:00' \
+             FROM seq_1_to_3",
+        )
+        .await;
+    let refused = r#"{"success":"False","message":"The answer would be larger than the 100000 bytes this server sends in one answer; ask for fewer replies with limit and offset."}"#;
+    app.get(&format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1"))
+        .await
+        .assert(200, refused);
+    app.get(&format!(
+        "/api/v1/ticket_replies/read.php?api_key={GLOBAL_KEY}&ticket_id=1"
+    ))
+    .await
+    .assert(200, refused);
+    // Fewer at a time fit, and small answers are the same bytes as ever.
+    let two = app
+        .get(&format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1&limit=2"))
+        .await;
+    assert_eq!(two.status, 200);
+    assert_eq!(two.json()["count"], 2);
+    app.get(&format!(
+        "{READ}?api_key={GLOBAL_KEY}&ticket_id=1&limit=4&offset=3"
+    ))
+    .await
+    .assert(200, &ok(&[r6(), r3(), r2(), r1()]));
+    app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=6"))
+        .await
+        .assert(200, &ok(&[r6()]));
 }
