@@ -90,9 +90,9 @@ pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpRespo
     output.into_response().await
 }
 
-/// An answer larger than this (4 MiB) is moved out of memory into a
+/// An answer larger than this (1 MiB) is moved out of memory into a
 /// temporary file as it is built.
-pub const SPILL_THRESHOLD: usize = 4 * 1024 * 1024;
+pub const SPILL_THRESHOLD: usize = 1024 * 1024;
 
 /// Once an answer is in its file, rows are appended whenever this much
 /// (64 KiB) has been built; the file is sent back in pieces this size.
