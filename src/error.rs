@@ -45,6 +45,10 @@ pub enum ApiError {
     /// A body that is neither a JSON object nor a form, or not UTF-8.
     #[error("{0}")]
     BadBody(String),
+    /// ITFlow's dialect: an array where PHP throws a TypeError (HTTP 500
+    /// there), e.g. `type[]=x` for read.php's `strtolower($_GET['type'])`.
+    #[error("Parameter {0} must be a string or a number, not an array or object.")]
+    ArrayParameter(&'static str),
     #[error("Request body is larger than the {0} bytes this server accepts.")]
     BodyTooLarge(usize),
     /// The body stopped arriving (`body_timeout_ms`); the connection closes.
@@ -124,6 +128,7 @@ impl ResponseError for ApiError {
             }
             ApiError::AnswerFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::ArrayParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NoRoute => StatusCode::NOT_FOUND,

@@ -3,7 +3,7 @@
 //! require_get_method.php / require_post_method.php).
 
 use crate::api::meta::RequestMeta;
-use crate::api::params::Params;
+use crate::api::params::{Dialect, Params};
 use crate::db;
 use crate::db::keys::KeyLookup;
 use crate::domain::Principal;
@@ -26,10 +26,12 @@ pub const NO_PERMISSION: &str =
 
 /// Read the body, authenticate, enforce the role's `module_support` level
 /// (`required_level`: 1 to read, 2 to create), then check the method.
+/// `dialect` says how the parameters are read (see `params.rs`).
 pub async fn authenticate(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    dialect: Dialect,
     method: Method,
     required_level: i64,
 ) -> Result<Authenticated, ApiError> {
@@ -42,17 +44,19 @@ pub async fn authenticate(
         .map_err(|_| ApiError::BodyTimeout(deadline.as_millis()))?
         .map_err(|_| ApiError::BodyTooLarge(limit))?
         .map_err(|e| ApiError::BadBody(format!("Could not read the request body: {e}")))?;
-    let params = Params::parse(req.query_string(), &body)?;
+    let params = Params::parse_for(dialect, req.query_string(), &body)?;
     let meta = RequestMeta::from_request(req, &state.settings.trusted_proxies);
 
     // PHP: missing only when neither $_GET nor $_POST has it; an empty key
     // is looked up (and fails, with a log row) like any other.
-    let Some(secret) = params.body_first("api_key") else {
+    let Some(secret) = params.api_key() else {
         state.metrics.auth_failed(AuthFailure::Missing);
         return Err(ApiError::KeyMissing);
     };
     // ITFlow's sanitizeInput() trims the key before the lookup.
-    let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
+    let secret = secret
+        .as_ref()
+        .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
     let limit = state.settings.db_timeout();
     let principal = match db::within(
         limit,

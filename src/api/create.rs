@@ -1,6 +1,7 @@
 //! POST /api/v1/tickets/replies/create.php
 
 use crate::api::auth::authenticate;
+use crate::api::params::Dialect;
 use crate::db::create::create_reply;
 use crate::domain::NewReply;
 use crate::error::ApiError;
@@ -14,7 +15,7 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Method::POST, 2).await?;
+    let auth = authenticate(&req, payload, &state, Dialect::Replies, Method::POST, 2).await?;
     let new_reply = NewReply::parse(&auth.params)?;
     // Bounded twice by db_timeout_ms: the work (past it the transaction is
     // dropped uncommitted, a 503) and the COMMIT (past it the outcome is

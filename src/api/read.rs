@@ -1,6 +1,7 @@
 //! GET /api/v1/tickets/replies/read.php
 
 use crate::api::auth::authenticate;
+use crate::api::params::Dialect;
 use crate::db::{
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
     text::{TextBuf, write_json_value},
@@ -23,7 +24,7 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Method::GET, 1).await?;
+    let auth = authenticate(&req, payload, &state, Dialect::Replies, Method::GET, 1).await?;
     let p = &auth.params;
     let page = |name: &str, default: i64| -> Result<u64, ApiError> {
         let v = p.query_first_int(name).unwrap_or(default);

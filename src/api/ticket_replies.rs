@@ -3,19 +3,15 @@
 //! `GET /api/v1/ticket_replies/read.php`, `POST /api/v1/ticket_replies/create.php`.
 
 use crate::api::auth::authenticate;
+use crate::api::params::{Dialect, PhpValue};
 use crate::api::read::answer;
 use crate::db::create_itflow::{ItflowReply, create_itflow_reply};
 use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter};
 use crate::domain::Principal;
 use crate::error::ApiError;
-use crate::php::intval;
+use crate::php::sanitize_input;
 use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
-
-/// PHP `empty()` on a request string: absent, "" and "0" are empty.
-fn php_empty(v: Option<&str>) -> bool {
-    matches!(v, None | Some("") | Some("0"))
-}
 
 /// `ucfirst(strtolower($v))`, kept only when it is one of `allowed`.
 fn reply_type(v: &str, allowed: &[&'static str]) -> Option<&'static str> {
@@ -26,65 +22,106 @@ fn reply_type(v: &str, allowed: &[&'static str]) -> Option<&'static str> {
         .find(|t| t.to_ascii_lowercase() == lower)
 }
 
-/// ITFlow api/v1/ticket_replies/read.php.
+/// ITFlow api/v1/ticket_replies/read.php. Its filters come from `$_GET`
+/// only; `limit` and `offset` from `$_GET`, else the JSON body
+/// (validate_api_key.php).
 pub async fn read(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Method::GET, 1).await?;
+    let auth = authenticate(
+        &req,
+        payload,
+        &state,
+        Dialect::TicketReplies,
+        Method::GET,
+        1,
+    )
+    .await?;
     let p = &auth.params;
-    let page = |name: &str, default: i64| p.query_first_int(name).unwrap_or(default);
-    let (limit, offset) = (page("limit", 50), page("offset", 0));
-    // A negative LIMIT is a SQL error in PHP, which read_output.php reports
-    // as "no resource".
-    let (Ok(limit), Ok(offset)) = (u64::try_from(limit), u64::try_from(offset)) else {
-        return Err(ApiError::NoResource);
+    let page = |name: &str, default: i64| {
+        p.get(name)
+            .or_else(|| p.post(name))
+            .map_or(default, PhpValue::intval)
     };
-    let filter = match (
-        p.query_first_int("ticket_reply_id"),
-        p.query_first_int("ticket_id"),
-    ) {
-        (Some(id), _) => ReplyFilter::Reply(id),
-        (None, Some(id)) => ReplyFilter::Ticket(id),
+    let (limit, offset) = (page("limit", 50), page("offset", 0));
+    // read.php: `empty($_GET['include_archived'])`.
+    let include_archived = p.get("include_archived").is_some_and(|v| !v.is_empty());
+    // read.php: `ucfirst(strtolower($_GET['type']))`, whitelisted; an array
+    // is PHP's TypeError (an HTTP 500 there), a JSON 400 here.
+    let reply_type = match p.get("type") {
+        Some(t) => reply_type(t.text("type")?, &["Internal", "Public", "Client"]),
+        None => None,
+    };
+    // read.php: `isset($_GET['ticket_reply_id'])`, else `isset($_GET['ticket_id'])`,
+    // each through intval() (an array is 1).
+    let filter = match (p.get("ticket_reply_id"), p.get("ticket_id")) {
+        (Some(id), _) => ReplyFilter::Reply(id.intval()),
+        (None, Some(id)) => ReplyFilter::Ticket(id.intval()),
         (None, None) => ReplyFilter::All,
+    };
+    // The single-reply query has no LIMIT/OFFSET of the request's (read.php:
+    // `LIMIT 1`), so a negative one does not matter there. In the lists a
+    // negative one is a SQL error: PHP 8 answers an empty HTTP 500, replyd
+    // "no resource" (a listed difference).
+    let (limit, offset) = match (u64::try_from(limit), u64::try_from(offset), filter) {
+        (Ok(limit), Ok(offset), _) => (limit, offset),
+        (_, _, ReplyFilter::Reply(_)) => (0, 0),
+        _ => return Err(ApiError::NoResource),
     };
     // User-tied keys are scoped by their user only (enforce_api_rbac.php:
     // reads ignore client_id); a first-generation key for every client
-    // narrows with client_id as ITFlow's v1 reads always did.
+    // narrows with `$_GET['client_id']` as ITFlow's v1 reads always did
+    // (require_get_method.php).
     let narrow_to_client = match &auth.principal {
         Principal::ClientKey { scope, .. } => {
-            scope.narrowing(p.query_first_int("client_id").unwrap_or(0))
+            scope.narrowing(p.get("client_id").map_or(0, PhpValue::intval))
         }
         Principal::UserKey { .. } => None,
     };
     let request = ReadRequest {
         dialect: ReadDialect::TicketReplies,
         filter,
-        reply_type: p
-            .query_first("type")
-            .and_then(|t| reply_type(t, &["Internal", "Public", "Client"])),
+        reply_type,
         scope: auth.principal.scope().clone(),
         narrow_to_client,
-        include_archived: !php_empty(p.query_first("include_archived")),
+        include_archived,
+        // Bounded by max_page_size (memory), where PHP returns every row: a
+        // client pages with `offset` until the answer is "no resource".
         limit: limit.min(state.settings.max_page_size),
         offset,
     };
     answer(&state, &request).await
 }
 
-/// ITFlow api/v1/ticket_replies/create.php (parameters from
-/// ticket_reply_model.php).
+/// ITFlow api/v1/ticket_replies/create.php. `ticket_id` (create.php) and
+/// `ticket_reply`, `ticket_reply_type`, `ticket_reply_time_worked`,
+/// `ticket_status` (ticket_reply_model.php) come from the JSON body only:
+/// a query string never changes what is written. `client_id` comes from the
+/// body, else the query string (enforce_api_rbac.php:
+/// `$_POST['client_id'] ?? $_GET['client_id'] ?? 0`).
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Method::POST, 2).await?;
+    let auth = authenticate(
+        &req,
+        payload,
+        &state,
+        Dialect::TicketReplies,
+        Method::POST,
+        2,
+    )
+    .await?;
     let p = &auth.params;
     // enforce_api_rbac.php: a write names its client (client_id, 0 when
     // absent), which the key's user must be able to access.
-    let requested_client = p.body_first_int("client_id").unwrap_or(0);
+    let requested_client = p
+        .post("client_id")
+        .or_else(|| p.get("client_id"))
+        .map_or(0, PhpValue::intval);
     let client_id = match auth.principal.scope() {
         crate::domain::ClientScope::Client(c) => *c,
         scope => {
@@ -97,21 +134,32 @@ pub async fn create(
         }
     };
     let reply = ItflowReply {
-        ticket_id: p.body_first_int("ticket_id").unwrap_or(0),
+        // create.php: `intval($_POST['ticket_id'] ?? 0)`.
+        ticket_id: p.post("ticket_id").map_or(0, PhpValue::intval),
         client_id,
-        text: p.body_first("ticket_reply").unwrap_or_default().to_string(),
-        // An unknown type silently becomes Internal, as in ITFlow.
-        reply_type: p
-            .body_first("ticket_reply_type")
-            .and_then(|t| reply_type(t, &["Internal", "Public"]))
-            .unwrap_or("Internal"),
-        // A malformed time silently becomes 00:00:00, as in ITFlow.
+        // ticket_reply_model.php: mysqli_real_escape_string() of the text as
+        // sent (an array is its TypeError: a 400 here).
+        text: match p.post("ticket_reply") {
+            Some(v) => v.text("ticket_reply")?.to_string(),
+            None => String::new(),
+        },
+        // ticket_reply_model.php: `ucfirst(strtolower(...))`; anything but
+        // Internal or Public silently becomes Internal (an array: a 400).
+        reply_type: match p.post("ticket_reply_type") {
+            Some(v) => reply_type(v.text("ticket_reply_type")?, &["Internal", "Public"])
+                .unwrap_or("Internal"),
+            None => "Internal",
+        },
+        // ticket_reply_model.php: escapeSql() (functions/sanitize.php: strip
+        // tags, trim; an array is "Array") before the HH:MM:SS check; a
+        // malformed time silently becomes 00:00:00.
         time_worked: p
-            .body_first("ticket_reply_time_worked")
+            .post("ticket_reply_time_worked")
+            .map(|v| sanitize_input(&v.to_php_string()))
             .filter(|t| is_itflow_time(t))
-            .unwrap_or("00:00:00")
-            .to_string(),
-        status: p.body_first("ticket_status").map(intval).unwrap_or(0),
+            .unwrap_or_else(|| "00:00:00".to_string()),
+        // ticket_reply_model.php: `intval($_POST['ticket_status'])`.
+        status: p.post("ticket_status").map_or(0, PhpValue::intval),
     };
     // Bounded like every database wait (db_timeout_ms), the work and the
     // COMMIT each: never a hang.
@@ -168,6 +216,5 @@ mod tests {
             reply_type("client", &["Internal", "Public", "Client"]),
             Some("Client")
         );
-        assert!(php_empty(Some("0")) && php_empty(None) && !php_empty(Some("1")));
     }
 }
