@@ -1,79 +1,68 @@
 //! One error type for every answer that is not a success, mapped to ITFlow's
 //! JSON shape `{"success":"False","message":...}` in one place.
 
+pub use crate::messages::Message;
 use crate::php::to_json_bytes;
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 
-/// ITFlow's read_output.php wording when nothing matches.
-pub const NO_RESOURCE: &str =
-    "No resource (for this client and company) with the specified parameter(s).";
-
+/// Every answer that is not a success. The texts are in
+/// [`crate::messages`]; this type decides the HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// validate_api_key.php answers 401 (with an empty body in PHP).
-    #[error("Authentication failed. API key is missing.")]
+    #[error("{}", Message::KeyMissing)]
     KeyMissing,
     /// validate_api_key.php: unknown or expired key.
-    #[error("Authentication failed. API key is invalid or has expired.")]
+    #[error("{}", Message::KeyInvalid)]
     KeyInvalid,
     /// enforce_api_rbac.php's refusals for user-tied keys (HTTP 403).
     #[error("{0}")]
-    Forbidden(&'static str),
+    Forbidden(Message),
     /// require_get_method.php / require_post_method.php.
-    #[error("Can only send {0} requests to this endpoint.")]
+    #[error("{}", Message::WrongMethod(.0))]
     WrongMethod(&'static str),
-    /// A request refused by validation: HTTP 200 with success "False", the
-    /// v1 convention legacy clients rely on. Nothing was written.
+    /// A request refused by the rules: HTTP 200 with success "False", the
+    /// v1 convention legacy clients rely on (read_output.php's "no
+    /// resource" included). Nothing was written.
     #[error("{0}")]
-    Refused(String),
-    /// A read whose answer would be larger than `max_answer_bytes` (HTTP
-    /// 200, as every v1 refusal).
-    #[error(
-        "The answer would be larger than the {0} bytes this server sends in one answer; ask for fewer replies with limit and offset."
-    )]
-    AnswerTooLarge(u64),
+    Refused(Message),
     /// A large answer could not be kept in its temporary file (a full or
     /// read-only temporary directory).
-    #[error(
-        "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
-    )]
+    #[error("{}", Message::AnswerFile)]
     AnswerFile(#[source] std::io::Error),
-    /// read_output.php's empty answer (HTTP 200).
-    #[error("{}", NO_RESOURCE)]
-    NoResource,
-    /// A body that is neither a JSON object nor a form, or not UTF-8.
+    /// A body or parameter replyd cannot read (not UTF-8, broken JSON, an
+    /// array where a value is needed): HTTP 400.
     #[error("{0}")]
-    BadBody(String),
-    /// ITFlow's dialect: an array where PHP throws a TypeError (HTTP 500
-    /// there), e.g. `type[]=x` for read.php's `strtolower($_GET['type'])`.
-    #[error("Parameter {0} must be a string or a number, not an array or object.")]
-    ArrayParameter(&'static str),
-    #[error("Request body is larger than the {0} bytes this server accepts.")]
+    BadRequest(Message),
+    #[error("{}", Message::BodyTooLarge(*.0))]
     BodyTooLarge(usize),
     /// The body stopped arriving (`body_timeout_ms`); the connection closes.
-    #[error("The request body did not arrive within {0} ms.")]
+    #[error("{}", Message::BodyTimeout(*.0))]
     BodyTimeout(u128),
-    #[error("No such endpoint.")]
+    #[error("{}", Message::NoRoute)]
     NoRoute,
     /// /metrics from an address not in `metrics_allow`.
-    #[error("Metrics are served only to the addresses in replyd's metrics_allow setting.")]
+    #[error("{}", Message::MetricsForbidden)]
     MetricsForbidden,
     /// /readyz: the reason replyd cannot serve requests now.
-    #[error("Not ready: {0}")]
+    #[error("{}", Message::NotReady(.0.clone()))]
     NotReady(String),
-    #[error("The database is unavailable; try again shortly.")]
+    #[error("{}", Message::DatabaseUnavailable)]
     DatabaseUnavailable(#[source] mysql_async::Error),
-    #[error("Internal error while talking to the database; nothing was written.")]
+    #[error("{}", Message::DatabaseFailed)]
     Database(#[source] mysql_async::Error),
     /// COMMIT itself failed: the outcome is unknown to replyd.
-    #[error(
-        "The database failed while committing; check before retrying, the write may or may not have been saved."
-    )]
+    #[error("{}", Message::CommitFailed)]
     CommitFailed(#[source] mysql_async::Error),
 }
 
 impl ApiError {
+    /// read_output.php's answer when nothing matches (HTTP 200).
+    pub fn no_resource() -> ApiError {
+        ApiError::Refused(Message::NoResource)
+    }
+
     /// Inside a write transaction every database error is a 500: the
     /// transaction is rolled back, whatever the kind of failure.
     pub fn in_transaction(self) -> ApiError {
@@ -123,12 +112,9 @@ impl ResponseError for ApiError {
             ApiError::KeyMissing | ApiError::KeyInvalid => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::WrongMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Refused(_) | ApiError::NoResource | ApiError::AnswerTooLarge(_) => {
-                StatusCode::OK
-            }
+            ApiError::Refused(_) => StatusCode::OK,
             ApiError::AnswerFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
-            ApiError::ArrayParameter(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NoRoute => StatusCode::NOT_FOUND,

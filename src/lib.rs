@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod messages;
 pub mod metrics;
 pub mod observe;
 pub mod php;

@@ -3,6 +3,8 @@
 use crate::api;
 use crate::config::{ConfigError, Settings};
 use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
+use crate::domain::plan::WriteContext;
+use crate::domain::{Flavour, Principal};
 use crate::metrics::Metrics;
 use crate::observe::observe;
 use actix_web::dev::{Server, ServerHandle};
@@ -16,11 +18,25 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
     pub schema: SchemaInfo,
+    /// What differs between ITFlow versions, from `schema`.
+    pub flavour: Flavour,
     /// ITFlow's base URL for links in queued emails.
     pub itflow_base_url: String,
     /// Recently seen valid API keys (`key_cache_ttl_secs`).
     pub keys: db::keys::KeyCache,
     pub metrics: Metrics,
+}
+
+impl AppState {
+    /// What a create's planner needs besides the ticket and the request.
+    pub fn write_context<'a>(&'a self, principal: &'a Principal) -> WriteContext<'a> {
+        WriteContext {
+            principal,
+            legacy_author: self.settings.legacy_author_user_id,
+            flavour: self.flavour,
+            base_url: &self.itflow_base_url,
+        }
+    }
 }
 
 /// How long closing the pool may take once the server has stopped.
@@ -88,6 +104,7 @@ impl Application {
             itflow_base_url: settings.base_url(),
             pool,
             settings: settings.clone(),
+            flavour: schema.flavour(),
             schema,
             keys: db::keys::KeyCache::new(Duration::from_secs(settings.key_cache_ttl_secs)),
         });

@@ -7,7 +7,7 @@ use crate::api::params::{Dialect, Params};
 use crate::db;
 use crate::db::keys::KeyLookup;
 use crate::domain::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, Message};
 use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
 use crate::startup::AppState;
@@ -19,10 +19,6 @@ pub struct Authenticated {
     pub principal: Principal,
     pub meta: RequestMeta,
 }
-
-/// enforce_api_rbac.php's wording when the role's level is too low.
-pub const NO_PERMISSION: &str =
-    "The user linked to this API key does not have permission for this action.";
 
 /// Read the body, authenticate, enforce the role's `module_support` level
 /// (`required_level`: 1 to read, 2 to create), then check the method.
@@ -43,7 +39,7 @@ pub async fn authenticate(
         .await
         .map_err(|_| ApiError::BodyTimeout(deadline.as_millis()))?
         .map_err(|_| ApiError::BodyTooLarge(limit))?
-        .map_err(|e| ApiError::BadBody(format!("Could not read the request body: {e}")))?;
+        .map_err(|e| ApiError::BadRequest(Message::BodyUnreadable(e.to_string())))?;
     let params = Params::parse_for(dialect, req.query_string(), &body)?;
     let meta = RequestMeta::from_request(req, &state.settings.trusted_proxies);
 
@@ -65,7 +61,7 @@ pub async fn authenticate(
     .await?
     {
         KeyLookup::Found(p) => p,
-        KeyLookup::Refused(message) => {
+        KeyLookup::Forbidden(message) => {
             state.metrics.auth_failed(AuthFailure::Refused);
             return Err(ApiError::Forbidden(message));
         }
@@ -82,7 +78,7 @@ pub async fn authenticate(
     record_key_name(req, principal.key_name());
     if principal.support_level() < required_level {
         state.metrics.auth_failed(AuthFailure::Refused);
-        return Err(ApiError::Forbidden(NO_PERMISSION));
+        return Err(ApiError::Forbidden(Message::NoPermission));
     }
     if req.method() != method {
         return Err(ApiError::WrongMethod(if method == Method::GET {

@@ -2,7 +2,7 @@
 
 use crate::api::auth::authenticate;
 use crate::api::params::Dialect;
-use crate::db::create::create_reply;
+use crate::db::create::{CreateRequest, create};
 use crate::domain::NewReply;
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
@@ -20,12 +20,10 @@ pub async fn handle(
     // Bounded twice by db_timeout_ms: the work (past it the transaction is
     // dropped uncommitted, a 503) and the COMMIT (past it the outcome is
     // unknown, and the answer says so).
-    let insert_id = create_reply(
+    let insert_id = create(
         &state.pool,
-        &state.schema,
-        &auth.principal,
-        state.settings.legacy_author_user_id,
-        &new_reply,
+        &state.write_context(&auth.principal),
+        CreateRequest::Replies(&new_reply),
         &auth.meta,
         state.settings.db_timeout(),
     )

@@ -1,19 +1,10 @@
-//! Who sent a request, for `logs`: client IP, user agent, path.
+//! Who sent a request, for `logs`: client IP, user agent, path (the
+//! domain's [`RequestMeta`], read from the HTTP request).
 
+pub use crate::domain::RequestMeta;
 use crate::php::sanitize_input;
 use actix_web::HttpRequest;
 use std::net::IpAddr;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestMeta {
-    /// `logs.log_ip`.
-    pub ip: String,
-    /// `logs.log_user_agent`, as ITFlow's `sanitizeInput()` leaves it, cut
-    /// to the column's 250 characters.
-    pub user_agent: String,
-    /// The path without the query string (which may hold the key).
-    pub path: String,
-}
 
 impl RequestMeta {
     pub fn from_request(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Self {

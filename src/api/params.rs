@@ -10,7 +10,7 @@
 //! `json_decode(body, true)` (ITFlow api/v1/validate_api_key.php), so a body
 //! that is not a JSON object carries no parameters at all.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Message};
 use crate::php::intval;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -68,7 +68,9 @@ impl PhpValue {
     pub fn text(&self, name: &'static str) -> Result<&str, ApiError> {
         match self {
             PhpValue::Text(s) => Ok(s),
-            PhpValue::Array { .. } => Err(ApiError::ArrayParameter(name)),
+            PhpValue::Array { .. } => Err(ApiError::BadRequest(Message::ParameterNotScalar(
+                name.into(),
+            ))),
         }
     }
 }
@@ -292,11 +294,7 @@ fn parse_form(bytes: &[u8]) -> HashMap<String, String> {
 }
 
 fn parse_body(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
-    let text = std::str::from_utf8(body).map_err(|_| {
-        ApiError::BadBody(
-            "Request body is not valid UTF-8 text; send a JSON object or a form.".into(),
-        )
-    })?;
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest(Message::BodyNotUtf8))?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return parse_json_object(text);
@@ -312,11 +310,7 @@ fn parse_form_strict(text: &str) -> Result<HashMap<String, String>, ApiError> {
         percent_encoding::percent_decode_str(&spaced)
             .decode_utf8()
             .map(|c| c.into_owned())
-            .map_err(|_| {
-                ApiError::BadBody(
-                    "Request body is not valid UTF-8 text; send a JSON object or a form.".into(),
-                )
-            })
+            .map_err(|_| ApiError::BadRequest(Message::BodyNotUtf8))
     };
     let mut out = HashMap::new();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
@@ -327,15 +321,10 @@ fn parse_form_strict(text: &str) -> Result<HashMap<String, String>, ApiError> {
 }
 
 fn parse_json_object(text: &str) -> Result<HashMap<String, String>, ApiError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        ApiError::BadBody(format!(
-            "Request body is not valid JSON ({e}); send a JSON object or a form."
-        ))
-    })?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::BadRequest(Message::BodyNotJson(e.to_string())))?;
     let serde_json::Value::Object(map) = value else {
-        return Err(ApiError::BadBody(
-            "Request body must be a JSON object of parameters.".into(),
-        ));
+        return Err(ApiError::BadRequest(Message::BodyNotObject));
     };
     let mut out = HashMap::with_capacity(map.len());
     for (key, value) in map {
@@ -347,9 +336,7 @@ fn parse_json_object(text: &str) -> Result<HashMap<String, String>, ApiError> {
             // PHP casts true to "1" and false to "".
             serde_json::Value::Bool(b) => if b { "1" } else { "" }.to_string(),
             serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-                return Err(ApiError::BadBody(format!(
-                    "Parameter {key} must be a string or a number, not an array or object."
-                )));
+                return Err(ApiError::BadRequest(Message::ParameterNotScalar(key)));
             }
         };
         out.insert(key, text);
@@ -391,19 +378,19 @@ mod tests {
     fn bad_bodies_are_refused() {
         assert!(matches!(
             Params::parse("", b"{oops"),
-            Err(ApiError::BadBody(_))
+            Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(
             Params::parse("", b"[1,2]"),
-            Err(ApiError::BadBody(_))
+            Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(
             Params::parse("", b"a=\xff"),
-            Err(ApiError::BadBody(_))
+            Err(ApiError::BadRequest(_))
         ));
         assert!(matches!(
             Params::parse("", br#"{"a":[1]}"#),
-            Err(ApiError::BadBody(_))
+            Err(ApiError::BadRequest(_))
         ));
         assert!(Params::parse("", b"").unwrap().body.is_empty());
     }
@@ -484,7 +471,7 @@ mod tests {
                 .get("type")
                 .unwrap()
                 .text("type"),
-            Err(ApiError::ArrayParameter("type"))
+            Err(ApiError::BadRequest(Message::ParameterNotScalar(n))) if n == "type"
         ));
     }
 }

@@ -6,7 +6,7 @@ use crate::db::{
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
     text::{TextBuf, write_json_value},
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, Message};
 use crate::php::json::write_json_str;
 use crate::startup::AppState;
 use actix_web::body::SizedStream;
@@ -26,10 +26,9 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let auth = authenticate(&req, payload, &state, Dialect::Replies, Method::GET, 1).await?;
     let p = &auth.params;
-    let page = |name: &str, default: i64| -> Result<u64, ApiError> {
+    let page = |name: &'static str, default: i64| -> Result<u64, ApiError> {
         let v = p.query_first_int(name).unwrap_or(default);
-        u64::try_from(v)
-            .map_err(|_| ApiError::Refused(format!("{name} must be 0 or more, not {v}.")))
+        u64::try_from(v).map_err(|_| Message::NegativePaging(name, v).refusal())
     };
     let limit = page("limit", 50)?.min(state.settings.max_page_size);
     let offset = page("offset", 0)?;
@@ -86,7 +85,7 @@ pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpRespo
     )
     .await?;
     if count == 0 {
-        return Err(ApiError::NoResource);
+        return Err(ApiError::no_resource());
     }
     output.into_response().await
 }
@@ -216,7 +215,7 @@ impl ReadOutput {
     /// one out of memory.
     async fn after_row(&mut self) -> Result<(), ApiError> {
         if self.answer_len() > self.max_answer {
-            return Err(ApiError::AnswerTooLarge(self.max_answer));
+            return Err(Message::AnswerTooLarge(self.max_answer).refusal());
         }
         if self.out.len() >= self.flush_at {
             self.write_out().await?;
@@ -479,12 +478,12 @@ mod tests {
             let over = ReadOutput::new(spill_at, chunk, exact - 1);
             let err = sent(over, &columns, &rows).await.unwrap_err();
             assert!(
-                matches!(err, ApiError::AnswerTooLarge(n) if n == exact - 1),
+                matches!(&err, ApiError::Refused(Message::AnswerTooLarge(n)) if *n == exact - 1),
                 "{err:?}"
             );
         }
         // The refusal: HTTP 200, ITFlow's failure shape, the way out named.
-        let refusal = ApiError::AnswerTooLarge(1000).error_response();
+        let refusal = Message::AnswerTooLarge(1000).refusal().error_response();
         assert_eq!(refusal.status(), 200);
         let text = actix_web::body::to_bytes(refusal.into_body())
             .await

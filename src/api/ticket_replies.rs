@@ -5,10 +5,11 @@
 use crate::api::auth::authenticate;
 use crate::api::params::{Dialect, PhpValue};
 use crate::api::read::answer;
-use crate::db::create_itflow::{ItflowReply, create_itflow_reply};
+use crate::db::create::CreateRequest;
 use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter};
 use crate::domain::Principal;
-use crate::error::ApiError;
+use crate::domain::plan_itflow::ItflowReply;
+use crate::error::{ApiError, Message};
 use crate::php::sanitize_input;
 use crate::startup::AppState;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
@@ -68,7 +69,7 @@ pub async fn read(
     let (limit, offset) = match (u64::try_from(limit), u64::try_from(offset), filter) {
         (Ok(limit), Ok(offset), _) => (limit, offset),
         (_, _, ReplyFilter::Reply(_)) => (0, 0),
-        _ => return Err(ApiError::NoResource),
+        _ => return Err(ApiError::no_resource()),
     };
     // User-tied keys are scoped by their user only (enforce_api_rbac.php:
     // reads ignore client_id); a first-generation key for every client
@@ -126,9 +127,7 @@ pub async fn create(
         crate::domain::ClientScope::Client(c) => *c,
         scope => {
             if auth.principal.user().is_some() && !scope.may_write_for(requested_client) {
-                return Err(ApiError::Forbidden(
-                    "The user linked to this API key does not have access to the target client for this write.",
-                ));
+                return Err(ApiError::Forbidden(Message::NoAccessToTargetClient));
             }
             requested_client
         }
@@ -163,7 +162,14 @@ pub async fn create(
     };
     // Bounded like every database wait (db_timeout_ms), the work and the
     // COMMIT each: never a hang.
-    let insert_id = create_itflow_reply(&state, &auth.principal, &reply, &auth.meta).await?;
+    let insert_id = crate::db::create::create(
+        &state.pool,
+        &state.write_context(&auth.principal),
+        CreateRequest::Itflow(&reply),
+        &auth.meta,
+        state.settings.db_timeout(),
+    )
+    .await?;
     Ok(crate::api::create::created(insert_id))
 }
 

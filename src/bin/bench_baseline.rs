@@ -26,10 +26,11 @@ use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
 use mysql_async::prelude::*;
 use mysql_async::{Opts, Row};
-use replyd::api::meta::RequestMeta;
 use replyd::db::build_pool;
-use replyd::db::create::create_reply;
+use replyd::db::create::{CreateRequest, create};
 use replyd::db::replies::{ReadDialect, ReadRequest, ReplyFilter, read_query};
+use replyd::domain::RequestMeta;
+use replyd::domain::plan::WriteContext;
 use replyd::domain::{ClientScope, NewReply, Principal, ReplyType, StatusChange, TimeWorked};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -276,12 +277,16 @@ async fn one_request(
                 user_agent: "bench_baseline".into(),
                 path: "/api/v1/tickets/replies/create.php".into(),
             };
-            create_reply(
+            let ctx = WriteContext {
+                principal: &principal,
+                legacy_author: 0,
+                flavour: schema.flavour(),
+                base_url: "",
+            };
+            create(
                 pool,
-                schema,
-                &principal,
-                0,
-                &req,
+                &ctx,
+                CreateRequest::Replies(&req),
                 &meta,
                 Duration::from_secs(5),
             )

@@ -2,11 +2,12 @@
 //! (ITFlow api/v1/validate_api_key.php and, for user-tied keys,
 //! api/v1/enforce_api_rbac.php).
 
-use crate::api::meta::RequestMeta;
 use crate::db::schema::{KeyGeneration, SchemaInfo};
 use crate::db::take;
+use crate::domain::RequestMeta;
 use crate::domain::principal::KeyUser;
 use crate::domain::{ClientScope, Principal};
+use crate::messages::Message;
 use crate::php::truncate_bytes;
 use mysql_async::{Pool, Row, prelude::*};
 use std::collections::HashMap;
@@ -88,14 +89,9 @@ pub enum KeyLookup {
     /// No unexpired key with that secret.
     Unknown,
     /// The key exists but may not be used (HTTP 403, with ITFlow's message).
-    Refused(&'static str),
+    Forbidden(Message),
     Found(Principal),
 }
-
-/// enforce_api_rbac.php's wording.
-pub const NOT_TIED_TO_USER: &str =
-    "This API key is not tied to a user and is no longer valid. Please recreate it.";
-pub const USER_INVALID: &str = "The user linked to this API key is inactive, archived, or invalid.";
 
 const CLIENT_KEY_SQL: &str = "SELECT api_key_id, api_key_name, api_key_secret, api_key_client_id, \
      TIMESTAMPDIFF(SECOND, NOW(), api_key_expire) \
@@ -224,14 +220,14 @@ impl UserKeyRow {
     /// agent (user_type 1), active (user_status 1) and not archived.
     fn into_lookup(self) -> KeyLookup {
         if self.key_user_id == 0 {
-            return KeyLookup::Refused(NOT_TIED_TO_USER);
+            return KeyLookup::Forbidden(Message::KeyNotTiedToUser);
         }
         let valid = self.user_id.is_some()
             && self.user_type == Some(1)
             && self.user_status == Some(1)
             && self.archived == Some(false);
         if !valid {
-            return KeyLookup::Refused(USER_INVALID);
+            return KeyLookup::Forbidden(Message::KeyUserInvalid);
         }
         let ids = |list: Option<String>| -> Vec<i64> {
             list.unwrap_or_default()

@@ -2,13 +2,13 @@
 //! parameters; table and column names are fixed strings.
 
 pub mod create;
-pub mod create_itflow;
 pub mod doctor;
 pub mod keys;
 pub mod replies;
 pub mod schema;
-pub mod sla;
+pub mod snapshot;
 pub mod text;
+pub mod writer;
 
 use crate::error::ApiError;
 use mysql_async::prelude::FromValue;

@@ -240,6 +240,18 @@ pub struct SchemaInfo {
     pub features: Features,
 }
 
+impl SchemaInfo {
+    /// The write behaviour of this database, decided once.
+    pub fn flavour(&self) -> crate::domain::Flavour {
+        crate::domain::Flavour::new(
+            self.key_generation == KeyGeneration::UserTied,
+            self.features.ticket_history,
+            self.features.sla,
+            self.features.email,
+        )
+    }
+}
+
 impl fmt::Display for Features {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let yes = |b: bool| if b { "yes" } else { "no" };

@@ -1,8 +1,17 @@
 //! Parsed request data: once a value is one of these types it is valid.
 
+pub mod audit;
+pub mod flavour;
+pub mod plan;
+pub mod plan_itflow;
+pub mod plan_replies;
 pub mod principal;
 pub mod reply;
 pub mod sla;
+pub mod sla_clock;
+pub mod snapshot;
 
+pub use audit::RequestMeta;
+pub use flavour::Flavour;
 pub use principal::{ClientScope, Principal};
 pub use reply::{NewReply, ReplyType, StatusChange, TimeWorked};

@@ -3,7 +3,7 @@
 //! the write transaction.
 
 use crate::api::params::Params;
-use crate::error::ApiError;
+use crate::error::{ApiError, Message};
 use std::fmt;
 
 /// `ticket_replies.ticket_reply_type` values an agent writes.
@@ -34,13 +34,9 @@ impl ReplyType {
         match parse_whole_number(raw) {
             Some(0) => Ok(ReplyType::Internal),
             Some(1) => Ok(ReplyType::Public),
-            Some(2) => Err(ApiError::Refused(
-                "public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email.".into(),
-            )),
+            Some(2) => Err(Message::PublicReplyWithEmail.refusal()),
             // The value is not repeated back: say what is allowed.
-            _ => Err(ApiError::Refused(
-                "public_reply_type must be 0 (internal reply) or 1 (public reply).".into(),
-            )),
+            _ => Err(Message::PublicReplyType.refusal()),
         }
     }
 }
@@ -84,9 +80,7 @@ impl TimeWorked {
                 minutes: m as u8,
                 seconds: s as u8,
             }),
-            _ => Err(ApiError::Refused(
-                "hours, minutes and seconds must be whole numbers: hours 0 to 838, minutes and seconds 0 to 59.".into(),
-            )),
+            _ => Err(Message::TimeWorkedRange.refusal()),
         }
     }
 }
@@ -143,7 +137,7 @@ impl NewReply {
     pub fn parse(p: &Params) -> Result<Self, ApiError> {
         let ticket_id = p.body_first_int("ticket_id").unwrap_or(0);
         if ticket_id == 0 {
-            return Err(ApiError::Refused("ticket_id is required.".into()));
+            return Err(Message::TicketIdRequired.refusal());
         }
         // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
         // reply); replyd also treats a reply of only whitespace as none.
@@ -155,15 +149,11 @@ impl NewReply {
             s if s > 0 => StatusChange::To(s),
             0 => StatusChange::Keep,
             s => {
-                return Err(ApiError::Refused(format!(
-                    "status must be a ticket status id, not {s}."
-                )));
+                return Err(Message::StatusNotAnId(s).refusal());
             }
         };
         if text.is_none() && status == StatusChange::Keep {
-            return Err(ApiError::Refused(
-                "Nothing to do: send ticket_reply (the reply text), status (a ticket status id), or both.".into(),
-            ));
+            return Err(Message::NothingToDo.refusal());
         }
         let reply_type = ReplyType::from_param(p.body_first("public_reply_type"))?;
         let time_worked = TimeWorked::from_params(
@@ -192,7 +182,7 @@ mod tests {
 
     fn refusal(body: &str) -> String {
         match parse(body) {
-            Err(ApiError::Refused(m)) => m,
+            Err(ApiError::Refused(m)) => m.to_string(),
             other => panic!("expected a refusal for {body:?}, got {other:?}"),
         }
     }

@@ -1,7 +1,7 @@
 //! GET read.php: filters, order, scope, paging, row shape and escaping.
 
 use crate::helpers::*;
-use replyd::error::NO_RESOURCE;
+use replyd::messages::Message;
 
 /// One reply row as replyd (and ITFlow's read_output.php) writes it; `text`
 /// is given already JSON-escaped, `None` values are JSON null.
@@ -137,7 +137,10 @@ fn ok(rows: &[String]) -> String {
 }
 
 fn none() -> String {
-    format!("{{\"success\":\"False\",\"message\":\"{NO_RESOURCE}\"}}")
+    format!(
+        "{{\"success\":\"False\",\"message\":\"{}\"}}",
+        Message::NoResource
+    )
 }
 
 #[tokio::test]

@@ -1,0 +1,285 @@
+//! The first step of every create: lock the ticket row (`SELECT ... FOR
+//! UPDATE`, so concurrent replies and status changes on it serialise) and
+//! read everything its planner decides from.
+
+use crate::db::take;
+use crate::domain::sla::BusinessCalendar;
+use crate::domain::snapshot::{
+    Interval, MailSnapshot, SlaSnapshot, Snapshot, StatusRow, TicketRow,
+};
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use mysql_async::{Row, prelude::*};
+
+/// How replyd's SQL hands datetimes back: as the wall-clock text PHP sees.
+const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%i:%s";
+
+/// What to read for one create.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SnapshotRequest {
+    pub ticket_id: i64,
+    /// The user the write is attributed to (for the author's name).
+    pub author_user_id: i64,
+    /// The status the request asks for (0: none).
+    pub requested_status: i64,
+    /// Count the ticket's tasks not completed (the legacy dialect's check
+    /// before resolving).
+    pub open_tasks: bool,
+    /// Read the SLA clock's state.
+    pub sla: bool,
+    /// Read what a public-reply email is built from.
+    pub mail: bool,
+}
+
+const LOCK_TICKET: &str = "SELECT t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_status, \
+       t.ticket_client_id, t.ticket_created_by, t.ticket_assigned_to, t.ticket_contact_id, \
+       t.ticket_closed_at IS NOT NULL, t.ticket_resolved_at IS NOT NULL, \
+       t.ticket_first_response_at IS NOT NULL, \
+       (SELECT user_name FROM users WHERE user_id = ?), \
+       (SELECT COUNT(*) FROM ticket_statuses WHERE ticket_status_id = ?), \
+       (SELECT ticket_status_active FROM ticket_statuses WHERE ticket_status_id = ?), \
+       (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = ?), \
+       (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = t.ticket_status), \
+       IF(?, (SELECT COUNT(*) FROM tasks WHERE task_ticket_id = t.ticket_id AND task_completed_at IS NULL), 0), \
+       (SELECT config_timezone FROM settings WHERE company_id = 1), \
+       DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s') \
+     FROM tickets t WHERE t.ticket_id = ? FOR UPDATE";
+
+/// Lock the ticket and read its snapshot; None when no such ticket.
+pub async fn read_locked<Q: Queryable>(
+    q: &mut Q,
+    req: &SnapshotRequest,
+) -> Result<Option<Snapshot>, mysql_async::Error> {
+    let status = req.requested_status;
+    let row: Option<Row> = q
+        .exec_first(
+            LOCK_TICKET,
+            (
+                req.author_user_id,
+                status,
+                status,
+                status,
+                req.open_tasks,
+                req.ticket_id,
+            ),
+        )
+        .await?;
+    let Some(mut row) = row else {
+        return Ok(None);
+    };
+    let ticket = TicketRow {
+        id: req.ticket_id,
+        prefix: take::<Option<String>>(&mut row, 0)?.unwrap_or_default(),
+        number: take(&mut row, 1)?,
+        subject: take(&mut row, 2)?,
+        status: take(&mut row, 3)?,
+        client_id: take(&mut row, 4)?,
+        created_by: take(&mut row, 5)?,
+        assigned_to: take(&mut row, 6)?,
+        contact_id: take(&mut row, 7)?,
+        closed: take(&mut row, 8)?,
+        resolved: take(&mut row, 9)?,
+        first_response_set: take(&mut row, 10)?,
+    };
+    let author_name: Option<String> = take(&mut row, 11)?;
+    let status_exists: i64 = take(&mut row, 12)?;
+    let status_active: Option<i64> = take(&mut row, 13)?;
+    let status_name: Option<String> = take(&mut row, 14)?;
+    let current_status_name: Option<String> = take(&mut row, 15)?;
+    let open_tasks: i64 = take(&mut row, 16)?;
+    let timezone: Option<String> = take(&mut row, 17)?;
+    let db_now: String = take(&mut row, 18)?;
+    let (tz, now) = local_now(timezone.as_deref())
+        .unwrap_or_else(|| (TimeZone::UTC, db_now.parse().unwrap_or_default()));
+
+    let mut requested_status = (status != 0 && status_exists > 0).then(|| StatusRow {
+        active: status_active == Some(1),
+        name: status_name,
+        pauses_sla: false,
+    });
+    let sla = if req.sla {
+        let (sla, requested_pauses) = read_sla(q, req.ticket_id, status).await?;
+        if let Some(requested) = &mut requested_status {
+            requested.pauses_sla = requested_pauses;
+        }
+        sla
+    } else {
+        None
+    };
+    let mail = if req.mail {
+        Some(read_mail(q, req.ticket_id, ticket.contact_id).await?)
+    } else {
+        None
+    };
+    Ok(Some(Snapshot {
+        ticket,
+        author_name,
+        requested_status,
+        current_status_name,
+        open_tasks,
+        now,
+        tz,
+        sla,
+        mail,
+    }))
+}
+
+/// Now in the company's time zone (`settings.config_timezone`), which is
+/// what the agent UI's NOW() gives: includes/inc_set_timezone.php sets the
+/// MariaDB session's time_zone to that zone's current offset.
+pub fn local_now(timezone: Option<&str>) -> Option<(TimeZone, DateTime)> {
+    let tz = TimeZone::get(timezone?).ok()?;
+    let now = jiff::Timestamp::now().to_zoned(tz.clone()).datetime();
+    // MariaDB DATETIME keeps whole seconds.
+    let now = now.with().subsec_nanosecond(0).build().ok()?;
+    Some((tz, now))
+}
+
+fn parse(text: Option<String>) -> Option<DateTime> {
+    text.and_then(|t| t.parse().ok())
+}
+
+/// The SLA clock's state (what functions/sla.php reads: getSlaSettings(),
+/// the ticket's SLA columns, its SLA and status, `sla_history`), and
+/// whether the requested status pauses the clock. None when the ticket row
+/// is gone.
+async fn read_sla<Q: Queryable>(
+    q: &mut Q,
+    ticket_id: i64,
+    requested_status: i64,
+) -> Result<(Option<SlaSnapshot>, bool), mysql_async::Error> {
+    let row: Option<Row> = q
+        .exec_first(
+            format!(
+                "SELECT cfg.config_business_days, TIME_FORMAT(cfg.config_business_hours_start, '%H:%i:%s'), \
+                 TIME_FORMAT(cfg.config_business_hours_end, '%H:%i:%s'), \
+                 t.ticket_sla_id, DATE_FORMAT(t.ticket_created_at, '{DATETIME_FORMAT}'), \
+                 DATE_FORMAT(t.ticket_resolved_at, '{DATETIME_FORMAT}'), \
+                 DATE_FORMAT(t.ticket_closed_at, '{DATETIME_FORMAT}'), t.ticket_archived_at IS NOT NULL, \
+                 t.ticket_resolution_sla_alert_stage, s.sla_resolution_minutes, st.ticket_status_pauses_sla, \
+                 (SELECT ticket_status_pauses_sla FROM ticket_statuses WHERE ticket_status_id = ?), \
+                 DATE_FORMAT(t.ticket_response_due_at, '{DATETIME_FORMAT}'), \
+                 DATE_FORMAT(t.ticket_resolution_due_at, '{DATETIME_FORMAT}'), t.ticket_resolution_sla_met \
+                 FROM tickets t LEFT JOIN slas s ON t.ticket_sla_id = s.sla_id \
+                 LEFT JOIN ticket_statuses st ON t.ticket_status = st.ticket_status_id \
+                 LEFT JOIN settings cfg ON cfg.company_id = 1 \
+                 WHERE t.ticket_id = ?"
+            ),
+            (requested_status, ticket_id),
+        )
+        .await?;
+    let Some(mut row) = row else {
+        return Ok((None, false));
+    };
+    let days: Option<String> = take(&mut row, 0)?;
+    let start: Option<String> = take(&mut row, 1)?;
+    let end: Option<String> = take(&mut row, 2)?;
+    let requested_pauses: Option<i64> = take(&mut row, 11)?;
+    type IntervalRow = (i64, Option<String>, Option<String>, Option<i64>);
+    let intervals: Vec<IntervalRow> = q
+        .exec(
+            format!(
+                "SELECT sla_history_id, DATE_FORMAT(sla_history_started_at, '{DATETIME_FORMAT}'), \
+                 DATE_FORMAT(sla_history_ended_at, '{DATETIME_FORMAT}'), sla_history_minutes \
+                 FROM sla_history WHERE sla_history_ticket_id = ? ORDER BY sla_history_id"
+            ),
+            (ticket_id,),
+        )
+        .await?;
+    let sla = SlaSnapshot {
+        calendar: BusinessCalendar::from_settings(
+            days.as_deref().unwrap_or(""),
+            start.as_deref(),
+            end.as_deref(),
+        ),
+        sla_id: take(&mut row, 3)?,
+        created_at: parse(take(&mut row, 4)?),
+        resolved_at: parse(take(&mut row, 5)?),
+        closed_at: parse(take(&mut row, 6)?),
+        archived: take(&mut row, 7)?,
+        alert_stage: take(&mut row, 8)?,
+        resolution_minutes: take::<Option<i64>>(&mut row, 9)?.unwrap_or(0),
+        status_pauses: take::<Option<i64>>(&mut row, 10)?.unwrap_or(0) != 0,
+        response_due_at: parse(take(&mut row, 12)?),
+        resolution_due_at: parse(take(&mut row, 13)?),
+        resolution_sla_met: take(&mut row, 14)?,
+        intervals: intervals
+            .into_iter()
+            .map(|(id, started, ended, minutes)| Interval {
+                id,
+                started: parse(started),
+                ended: parse(ended),
+                minutes,
+            })
+            .collect(),
+    };
+    Ok((Some(sla), requested_pauses.unwrap_or(0) != 0))
+}
+
+/// What ITFlow's public-reply email is built from.
+async fn read_mail<Q: Queryable>(
+    q: &mut Q,
+    ticket_id: i64,
+    contact_id: i64,
+) -> Result<MailSnapshot, mysql_async::Error> {
+    type MailRow = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<MailRow> = q
+        .exec_first(
+            "SELECT s.config_smtp_provider, s.config_ticket_from_name, s.config_ticket_from_email, \
+             (SELECT contact_name FROM contacts WHERE contact_id = ?), \
+             (SELECT contact_email FROM contacts WHERE contact_id = ?), \
+             (SELECT ticket_url_key FROM tickets WHERE ticket_id = ?), \
+             (SELECT company_name FROM companies WHERE company_id = 1), \
+             (SELECT company_phone FROM companies WHERE company_id = 1), \
+             (SELECT company_phone_country_code FROM companies WHERE company_id = 1) \
+             FROM settings s WHERE s.company_id = 1",
+            (contact_id, contact_id, ticket_id),
+        )
+        .await?;
+    let Some((
+        provider,
+        from_name,
+        from_email,
+        contact_name,
+        contact_email,
+        url_key,
+        company_name,
+        company_phone,
+        company_phone_country_code,
+    )) = row
+    else {
+        return Ok(MailSnapshot::default());
+    };
+    // No mail configured: no email, and no need for the watchers.
+    let watchers = if provider.as_deref().unwrap_or("").is_empty() {
+        Vec::new()
+    } else {
+        q.exec(
+            "SELECT watcher_name, watcher_email FROM ticket_watchers WHERE watcher_ticket_id = ? ORDER BY watcher_id",
+            (ticket_id,),
+        )
+        .await?
+    };
+    Ok(MailSnapshot {
+        provider,
+        from_name,
+        from_email,
+        contact_name,
+        contact_email,
+        url_key,
+        company_name,
+        company_phone,
+        company_phone_country_code,
+        watchers,
+    })
+}

@@ -1,0 +1,72 @@
+//! What differs between the ITFlow versions replyd serves (database 2.4.4
+//! to 2.6.7), decided once at startup from the schema
+//! (`db::schema::SchemaInfo::flavour`) and asked here, never re-derived
+//! elsewhere.
+//!
+//! A new ITFlow version that writes differently is a new answer in this
+//! file (and, where the rows differ, in a planner: `domain/plan_*.rs`); the
+//! writer (`db/writer.rs`) only applies plans.
+
+/// The write behaviour of one ITFlow database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flavour {
+    user_tied_keys: bool,
+    ticket_history: bool,
+    sla: bool,
+    email_queue: bool,
+}
+
+/// Which texts the `logs` rows of a reply carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTexts {
+    /// ITFlow up to 2.4.6: the agent reply handler's own texts
+    /// (agent/post/ticket.php, add_ticket_reply).
+    AgentUi,
+    /// ITFlow 2.4.7 to 2.6.7: the API's texts (api/v1/ticket_replies/
+    /// create.php), plus an `API`/`Success` row.
+    Api,
+}
+
+impl Flavour {
+    /// `user_tied_keys`: `api_keys.api_key_user_id` (2.4.7+); the others:
+    /// whether `ticket_history`, the SLA machinery and `email_queue` exist.
+    pub fn new(user_tied_keys: bool, ticket_history: bool, sla: bool, email_queue: bool) -> Self {
+        Flavour {
+            user_tied_keys,
+            ticket_history,
+            sla,
+            email_queue,
+        }
+    }
+
+    /// The log texts a reply written through the API carries.
+    pub fn log_texts(&self) -> LogTexts {
+        if self.user_tied_keys {
+            LogTexts::Api
+        } else {
+            LogTexts::AgentUi
+        }
+    }
+
+    /// Whether `ticket_history` exists (ITFlow 2.6).
+    pub fn has_ticket_history(&self) -> bool {
+        self.ticket_history
+    }
+
+    /// Whether ITFlow 2.6.7's API writes `ticket_history` rows here: on
+    /// databases of its generation that have the table.
+    pub fn api_writes_history(&self) -> bool {
+        self.user_tied_keys && self.ticket_history
+    }
+
+    /// Whether the SLA clock and verdicts (functions/sla.php) are kept.
+    pub fn keeps_sla_clock(&self) -> bool {
+        self.sla
+    }
+
+    /// Whether public-reply emails can be queued (`email_queue` and the
+    /// settings and columns ITFlow's email is built from).
+    pub fn has_email_queue(&self) -> bool {
+        self.email_queue
+    }
+}

@@ -1,0 +1,109 @@
+//! What a create decides from: the ticket, read and locked (`SELECT ... FOR
+//! UPDATE`) at the start of its transaction by `db/snapshot.rs`, with
+//! everything the rules, texts, SLA clock and emails need. Plain data: the
+//! planners are pure functions of it.
+
+use crate::domain::sla::BusinessCalendar;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
+/// The ticket a create writes to, and its surroundings, as they were when
+/// its row was locked.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub ticket: TicketRow,
+    /// `users.user_name` of the user the write is attributed to, if any.
+    pub author_name: Option<String>,
+    /// The `ticket_statuses` row of the status the request asks for (None:
+    /// no status asked for, or no such row).
+    pub requested_status: Option<StatusRow>,
+    /// `ticket_status_name` of the ticket's current status.
+    pub current_status_name: Option<String>,
+    /// Tasks on the ticket not completed (counted only when the request
+    /// resolves; else 0).
+    pub open_tasks: i64,
+    /// The write's instant on the company's wall clock
+    /// (`settings.config_timezone`, else the database's NOW() read as UTC).
+    pub now: DateTime,
+    /// The zone `now` is in.
+    pub tz: TimeZone,
+    /// The SLA state, when the database keeps the clock and the request may
+    /// move it.
+    pub sla: Option<SlaSnapshot>,
+    /// What a public-reply email is built from, when one may be queued.
+    pub mail: Option<MailSnapshot>,
+}
+
+/// The locked `tickets` row.
+#[derive(Debug, Clone, Default)]
+pub struct TicketRow {
+    pub id: i64,
+    pub prefix: String,
+    pub number: i64,
+    pub subject: String,
+    pub status: i64,
+    pub client_id: i64,
+    pub created_by: i64,
+    pub assigned_to: i64,
+    pub contact_id: i64,
+    pub closed: bool,
+    pub resolved: bool,
+    pub first_response_set: bool,
+}
+
+/// A `ticket_statuses` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub active: bool,
+    pub name: Option<String>,
+    /// `ticket_status_pauses_sla` (false where the column does not exist).
+    pub pauses_sla: bool,
+}
+
+/// The SLA clock's inputs (functions/sla.php reads the same columns).
+#[derive(Debug, Clone)]
+pub struct SlaSnapshot {
+    pub calendar: BusinessCalendar,
+    pub sla_id: i64,
+    /// `slas.sla_resolution_minutes` of the ticket's SLA (0: none).
+    pub resolution_minutes: i64,
+    pub created_at: Option<DateTime>,
+    pub resolved_at: Option<DateTime>,
+    pub closed_at: Option<DateTime>,
+    pub archived: bool,
+    pub response_due_at: Option<DateTime>,
+    pub resolution_due_at: Option<DateTime>,
+    pub resolution_sla_met: Option<i64>,
+    pub alert_stage: i64,
+    /// Whether the ticket's current status pauses the clock.
+    pub status_pauses: bool,
+    /// The ticket's `sla_history` rows, oldest first.
+    pub intervals: Vec<Interval>,
+}
+
+/// One `sla_history` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interval {
+    pub id: i64,
+    pub started: Option<DateTime>,
+    pub ended: Option<DateTime>,
+    pub minutes: Option<i64>,
+}
+
+/// The settings, contact, company and watchers ITFlow's public-reply
+/// email is built from (api/v1/ticket_replies/create.php).
+#[derive(Debug, Clone, Default)]
+pub struct MailSnapshot {
+    /// `settings.config_smtp_provider`: empty means no mail is configured.
+    pub provider: Option<String>,
+    pub from_name: Option<String>,
+    pub from_email: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub url_key: Option<String>,
+    pub company_name: Option<String>,
+    pub company_phone: Option<String>,
+    pub company_phone_country_code: Option<String>,
+    /// `(watcher_name, watcher_email)`, in id order.
+    pub watchers: Vec<(Option<String>, String)>,
+}

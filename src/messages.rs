@@ -1,0 +1,168 @@
+//! Every message a client can read, in one place: each is a variant, and
+//! its text is here and nowhere else. `error.rs` decides the HTTP status
+//! and writes the envelope; the README's lists can be compared with this
+//! file at a glance. Texts marked ITFlow are ITFlow's own wording, byte for
+//! byte.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    // --- Authentication and permissions ---
+    /// ITFlow (api/v1/validate_api_key.php).
+    KeyMissing,
+    /// ITFlow (api/v1/validate_api_key.php): unknown or expired key.
+    KeyInvalid,
+    /// ITFlow (api/v1/enforce_api_rbac.php): a user-tied-generation key
+    /// without a user.
+    KeyNotTiedToUser,
+    /// ITFlow (api/v1/enforce_api_rbac.php).
+    KeyUserInvalid,
+    /// ITFlow (api/v1/enforce_api_rbac.php): the role's level is too low.
+    NoPermission,
+    /// ITFlow (api/v1/enforce_api_rbac.php): a write naming a client the
+    /// user may not access.
+    NoAccessToTargetClient,
+    /// ITFlow (require_get_method.php / require_post_method.php).
+    WrongMethod(&'static str),
+
+    // --- Requests replyd cannot read ---
+    BodyNotUtf8,
+    /// The JSON parser's own description of the error.
+    BodyNotJson(String),
+    BodyNotObject,
+    /// A parameter that is an array or an object.
+    ParameterNotScalar(String),
+    BodyUnreadable(String),
+    BodyTooLarge(usize),
+    BodyTimeout(u128),
+    NoRoute,
+
+    // --- Refusals (HTTP 200, success "False"; nothing written) ---
+    /// ITFlow (read_output.php): nothing matches.
+    NoResource,
+    /// ITFlow (create_output.php): its one failure message for a create.
+    ItflowCreateFailed,
+    TicketIdRequired,
+    NothingToDo,
+    StatusNotAnId(i64),
+    PublicReplyWithEmail,
+    PublicReplyType,
+    TimeWorkedRange,
+    NegativePaging(&'static str, i64),
+    TicketNotFound,
+    TicketClosed,
+    StatusNotSettable(i64),
+    ResolveWithOpenTasks,
+    AnswerTooLarge(u64),
+
+    // --- The server's own trouble ---
+    AnswerFile,
+    MetricsForbidden,
+    NotReady(String),
+    DatabaseUnavailable,
+    DatabaseFailed,
+    CommitFailed,
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Message::*;
+        match self {
+            KeyMissing => f.write_str("Authentication failed. API key is missing."),
+            KeyInvalid => f.write_str("Authentication failed. API key is invalid or has expired."),
+            KeyNotTiedToUser => f.write_str(
+                "This API key is not tied to a user and is no longer valid. Please recreate it.",
+            ),
+            KeyUserInvalid => {
+                f.write_str("The user linked to this API key is inactive, archived, or invalid.")
+            }
+            NoPermission => f.write_str(
+                "The user linked to this API key does not have permission for this action.",
+            ),
+            NoAccessToTargetClient => f.write_str(
+                "The user linked to this API key does not have access to the target client for this write.",
+            ),
+            WrongMethod(method) => write!(f, "Can only send {method} requests to this endpoint."),
+            BodyNotUtf8 => f.write_str(
+                "Request body is not valid UTF-8 text; send a JSON object or a form.",
+            ),
+            BodyNotJson(e) => write!(
+                f,
+                "Request body is not valid JSON ({e}); send a JSON object or a form."
+            ),
+            BodyNotObject => f.write_str("Request body must be a JSON object of parameters."),
+            ParameterNotScalar(name) => write!(
+                f,
+                "Parameter {name} must be a string or a number, not an array or object."
+            ),
+            BodyUnreadable(e) => write!(f, "Could not read the request body: {e}"),
+            BodyTooLarge(limit) => write!(
+                f,
+                "Request body is larger than the {limit} bytes this server accepts."
+            ),
+            BodyTimeout(ms) => write!(f, "The request body did not arrive within {ms} ms."),
+            NoRoute => f.write_str("No such endpoint."),
+            NoResource => f.write_str(
+                "No resource (for this client and company) with the specified parameter(s).",
+            ),
+            ItflowCreateFailed => f.write_str(
+                "Auth success but insert query failed, ensure ALL required variables are provided (and aren't duplicates where applicable) and database schema is up-to-date. Turn on error logging and look for 'undefined index'.",
+            ),
+            TicketIdRequired => f.write_str("ticket_id is required."),
+            NothingToDo => f.write_str(
+                "Nothing to do: send ticket_reply (the reply text), status (a ticket status id), or both.",
+            ),
+            StatusNotAnId(s) => write!(f, "status must be a ticket status id, not {s}."),
+            PublicReplyWithEmail => f.write_str(
+                "public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email.",
+            ),
+            PublicReplyType => f.write_str(
+                "public_reply_type must be 0 (internal reply) or 1 (public reply).",
+            ),
+            TimeWorkedRange => f.write_str(
+                "hours, minutes and seconds must be whole numbers: hours 0 to 838, minutes and seconds 0 to 59.",
+            ),
+            NegativePaging(name, v) => write!(f, "{name} must be 0 or more, not {v}."),
+            TicketNotFound => f.write_str(
+                "No ticket with the specified ticket_id (for this client and company).",
+            ),
+            TicketClosed => f.write_str(
+                "This ticket is closed: it takes no more replies or status changes.",
+            ),
+            StatusNotSettable(s) => write!(
+                f,
+                "status {s} cannot be set: send the id of an active ticket status other than 1 (New) and 5 (Closed)."
+            ),
+            ResolveWithOpenTasks => f.write_str(
+                "status 4 (Resolved) is not available while the ticket has tasks that are not completed.",
+            ),
+            AnswerTooLarge(limit) => write!(
+                f,
+                "The answer would be larger than the {limit} bytes this server sends in one answer; ask for fewer replies with limit and offset."
+            ),
+            AnswerFile => f.write_str(
+                "The answer could not be prepared; try again, or ask for fewer replies with limit and offset.",
+            ),
+            MetricsForbidden => f.write_str(
+                "Metrics are served only to the addresses in replyd's metrics_allow setting.",
+            ),
+            NotReady(reason) => write!(f, "Not ready: {reason}"),
+            DatabaseUnavailable => f.write_str("The database is unavailable; try again shortly."),
+            DatabaseFailed => f.write_str(
+                "Internal error while talking to the database; nothing was written.",
+            ),
+            CommitFailed => f.write_str(
+                "The database failed while committing; check before retrying, the write may or may not have been saved.",
+            ),
+        }
+    }
+}
+
+impl Message {
+    /// This message as a refusal: HTTP 200 with success "False", the v1
+    /// convention, nothing written.
+    pub fn refusal(self) -> crate::error::ApiError {
+        crate::error::ApiError::Refused(self)
+    }
+}
