@@ -13,6 +13,7 @@ pub mod observe;
 pub mod php;
 pub mod shutdown;
 pub mod startup;
+pub mod state;
 pub mod systemd;
 
 /// mimalloc instead of glibc's malloc, for every binary built on this

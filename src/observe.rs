@@ -15,7 +15,7 @@
 //! shows them too).
 
 use crate::api::{self, meta::client_ip};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;

@@ -4,7 +4,7 @@
 //! `Application::run_until_stopped` closes the database pool. A second
 //! signal stops at once.
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::systemd;
 use actix_web::dev::ServerHandle;
 use actix_web::web;

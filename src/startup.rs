@@ -3,41 +3,14 @@
 use crate::api;
 use crate::config::{ConfigError, Settings};
 use crate::db::{self, schema::SchemaError, schema::SchemaInfo};
-use crate::domain::plan::WriteContext;
-use crate::domain::{Flavour, Principal};
 use crate::metrics::Metrics;
+pub use crate::state::AppState;
 use crate::observe::observe;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware::from_fn, web};
-use mysql_async::{Conn, Opts, Pool};
+use mysql_async::{Conn, Opts};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
-
-/// Shared by every request.
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Settings,
-    pub schema: SchemaInfo,
-    /// What differs between ITFlow versions, from `schema`.
-    pub flavour: Flavour,
-    /// ITFlow's base URL for links in queued emails.
-    pub itflow_base_url: String,
-    /// Recently seen valid API keys (`key_cache_ttl_secs`).
-    pub keys: db::keys::KeyCache,
-    pub metrics: Metrics,
-}
-
-impl AppState {
-    /// What a create's planner needs besides the ticket and the request.
-    pub fn write_context<'a>(&'a self, principal: &'a Principal) -> WriteContext<'a> {
-        WriteContext {
-            principal,
-            legacy_author: self.settings.legacy_author_user_id,
-            flavour: self.flavour,
-            base_url: &self.itflow_base_url,
-        }
-    }
-}
 
 /// How long closing the pool may take once the server has stopped.
 const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);

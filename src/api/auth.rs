@@ -10,7 +10,7 @@ use crate::domain::Principal;
 use crate::error::{ApiError, Message};
 use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{HttpRequest, http::Method, web};
 
 /// An authenticated request allowed to proceed.

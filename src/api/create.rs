@@ -6,7 +6,7 @@ use crate::db::create::{CreateRequest, create};
 use crate::domain::NewReply;
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
 use serde::Serialize;
 

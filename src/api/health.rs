@@ -5,7 +5,7 @@
 use crate::db::schema::{self, SchemaError};
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 

@@ -6,7 +6,7 @@
 use crate::api::meta::client_ip;
 use crate::error::ApiError;
 use crate::metrics::CONTENT_TYPE;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::net::IpAddr;
 

@@ -344,6 +344,13 @@ fn parse_json_object(text: &str) -> Result<HashMap<String, String>, ApiError> {
     Ok(out)
 }
 
+/// The legacy dialect's fields for the domain: body first, then query.
+impl crate::domain::reply::Fields for Params {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.body_first(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

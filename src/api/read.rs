@@ -8,7 +8,7 @@ use crate::db::{
 };
 use crate::error::{ApiError, Message};
 use crate::php::json::write_json_str;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::body::SizedStream;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};

@@ -11,7 +11,7 @@ use crate::domain::Principal;
 use crate::domain::plan_itflow::ItflowReply;
 use crate::error::{ApiError, Message};
 use crate::php::sanitize_input;
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, http::Method, web};
 
 /// `ucfirst(strtolower($v))`, kept only when it is one of `allowed`.

@@ -2,7 +2,6 @@
 //! database; what does (the ticket, its status, its tasks) is checked inside
 //! the write transaction.
 
-use crate::api::params::Params;
 use crate::error::{ApiError, Message};
 use std::fmt;
 
@@ -119,6 +118,17 @@ pub const STATUS_NEW: i64 = 1;
 pub const STATUS_RESOLVED: i64 = 4;
 pub const STATUS_CLOSED: i64 = 5;
 
+/// Where a request's named values come from (the API layer's parameters:
+/// body first, then query string, for the legacy dialect).
+pub trait Fields {
+    fn field(&self, name: &str) -> Option<&str>;
+
+    /// The value as PHP's `intval()` reads it.
+    fn int_field(&self, name: &str) -> Option<i64> {
+        self.field(name).map(crate::php::intval)
+    }
+}
+
 /// A create.php request whose parameters are valid on their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReply {
@@ -134,18 +144,18 @@ pub struct NewReply {
 
 impl NewReply {
     /// Validate create.php's parameters (body first, then query string).
-    pub fn parse(p: &Params) -> Result<Self, ApiError> {
-        let ticket_id = p.body_first_int("ticket_id").unwrap_or(0);
+    pub fn parse(p: &impl Fields) -> Result<Self, ApiError> {
+        let ticket_id = p.int_field("ticket_id").unwrap_or(0);
         if ticket_id == 0 {
             return Err(Message::TicketIdRequired.refusal());
         }
         // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
         // reply); replyd also treats a reply of only whitespace as none.
         let text = p
-            .body_first("ticket_reply")
+            .field("ticket_reply")
             .filter(|t| !t.trim().is_empty() && *t != "0")
             .map(str::to_owned);
-        let status = match p.body_first_int("status").unwrap_or(0) {
+        let status = match p.int_field("status").unwrap_or(0) {
             s if s > 0 => StatusChange::To(s),
             0 => StatusChange::Keep,
             s => {
@@ -155,15 +165,15 @@ impl NewReply {
         if text.is_none() && status == StatusChange::Keep {
             return Err(Message::NothingToDo.refusal());
         }
-        let reply_type = ReplyType::from_param(p.body_first("public_reply_type"))?;
+        let reply_type = ReplyType::from_param(p.field("public_reply_type"))?;
         let time_worked = TimeWorked::from_params(
-            p.body_first("hours"),
-            p.body_first("minutes"),
-            p.body_first("seconds"),
+            p.field("hours"),
+            p.field("minutes"),
+            p.field("seconds"),
         )?;
         Ok(NewReply {
             ticket_id,
-            client_id: p.body_first_int("client_id").unwrap_or(0),
+            client_id: p.int_field("client_id").unwrap_or(0),
             text,
             reply_type,
             time_worked,
@@ -176,8 +186,21 @@ impl NewReply {
 mod tests {
     use super::*;
 
+    /// A form body's fields (the last of repeated keys wins).
+    struct Form(Vec<(String, String)>);
+
+    impl Fields for Form {
+        fn field(&self, name: &str) -> Option<&str> {
+            self.0
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
     fn parse(body: &str) -> Result<NewReply, ApiError> {
-        NewReply::parse(&Params::parse("", body.as_bytes()).unwrap())
+        NewReply::parse(&Form(serde_urlencoded::from_str(body).unwrap()))
     }
 
     fn refusal(body: &str) -> String {

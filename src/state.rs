@@ -1,0 +1,36 @@
+//! What every request shares: the pool, the settings, what startup learned
+//! about the database, the key cache and the metrics.
+
+use crate::config::Settings;
+use crate::db::{self, schema::SchemaInfo};
+use crate::domain::plan::WriteContext;
+use crate::domain::{Flavour, Principal};
+use crate::metrics::Metrics;
+use mysql_async::Pool;
+
+/// Shared by every request.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    pub schema: SchemaInfo,
+    /// What differs between ITFlow versions, from `schema`.
+    pub flavour: Flavour,
+    /// ITFlow's base URL for links in queued emails.
+    pub itflow_base_url: String,
+    /// Recently seen valid API keys (`key_cache_ttl_secs`).
+    pub keys: db::keys::KeyCache,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// What a create's planner needs besides the ticket and the request.
+    pub fn write_context<'a>(&'a self, principal: &'a Principal) -> WriteContext<'a> {
+        WriteContext {
+            principal,
+            legacy_author: self.settings.legacy_author_user_id,
+            flavour: self.flavour,
+            base_url: &self.itflow_base_url,
+        }
+    }
+}
+
