@@ -13,7 +13,7 @@ const POST_ONLY: &str =
 
 #[tokio::test]
 async fn a_missing_key_is_401_and_writes_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?ticket_id=1"))
         .await
         .assert(401, MISSING);
@@ -26,7 +26,7 @@ async fn a_missing_key_is_401_and_writes_nothing() {
 
 #[tokio::test]
 async fn an_unknown_key_is_401_and_logged_as_itflow_does() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key=nope&ticket_id=1"))
         .await
         .assert(401, INVALID);
@@ -49,7 +49,7 @@ async fn an_unknown_key_is_401_and_logged_as_itflow_does() {
 
 #[tokio::test]
 async fn an_empty_key_is_looked_up_and_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key="))
         .await
         .assert(401, INVALID);
@@ -58,7 +58,7 @@ async fn an_empty_key_is_looked_up_and_refused() {
 
 #[tokio::test]
 async fn an_expired_key_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={EXPIRED_KEY}"))
         .await
         .assert(401, INVALID);
@@ -81,7 +81,7 @@ async fn an_expired_key_is_refused() {
 
 #[tokio::test]
 async fn keys_match_exactly_not_by_collation() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let upper = GLOBAL_KEY.to_uppercase();
     app.get(&format!("{READ}?api_key={upper}"))
         .await
@@ -98,7 +98,7 @@ async fn keys_match_exactly_not_by_collation() {
 
 #[tokio::test]
 async fn the_body_key_wins_over_the_query_key() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let a = app
         .post_form(
             &format!("{CREATE}?api_key=nope"),
@@ -127,7 +127,7 @@ async fn the_body_key_wins_over_the_query_key() {
 
 #[tokio::test]
 async fn wrong_methods_are_405_after_authentication() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.post_form(&format!("{READ}?api_key={GLOBAL_KEY}"), "")
         .await
         .assert(405, GET_ONLY);
@@ -182,7 +182,7 @@ async fn wrong_methods_are_405_after_authentication() {
 
 #[tokio::test]
 async fn unknown_paths_get_a_json_404() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get("/api/v1/tickets/replies/delete.php")
         .await
         .assert(404, r#"{"success":"False","message":"No such endpoint."}"#);
@@ -190,7 +190,7 @@ async fn unknown_paths_get_a_json_404() {
 
 #[tokio::test]
 async fn the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let r = app
         .client
         .get(app.url(&format!("{READ}?api_key=bad")))
@@ -209,7 +209,7 @@ async fn the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() 
         vec![vec![Some("203.0.113.7".into()), Some("Agent 007".into())]]
     );
 
-    let untrusting = spawn_app_with(|s| s.trusted_proxies.clear()).await;
+    let untrusting = spawn_app_with(env_generation(), |s| s.trusted_proxies.clear()).await;
     untrusting
         .client
         .get(untrusting.url(&format!("{READ}?api_key=bad")))
@@ -229,7 +229,7 @@ async fn the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() 
 
 #[tokio::test]
 async fn bodies_that_are_neither_json_nor_form_get_a_clear_400() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let a = app
         .post_raw(CREATE, "application/json", b"{\"api_key\": ".to_vec())
         .await;
@@ -262,7 +262,7 @@ async fn bodies_that_are_neither_json_nor_form_get_a_clear_400() {
 
 #[tokio::test]
 async fn bodies_over_max_body_bytes_get_a_413() {
-    let app = spawn_app_with(|s| s.max_body_bytes = 64).await;
+    let app = spawn_app_with(env_generation(), |s| s.max_body_bytes = 64).await;
     let body = format!(
         "api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply={}",
         "x".repeat(100)

@@ -163,7 +163,7 @@ async fn relay(
 /// replyd on a fresh database, connected through a stall proxy; every
 /// database wait bounded by 500 ms.
 async fn app_behind_proxy() -> (TestApp, StallProxy) {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let opts = mysql_async::Opts::from_url(&db.url).unwrap();
     let proxy = StallProxy::start((opts.ip_or_hostname().to_string(), opts.tcp_port())).await;
     // The same URL with the proxy's address; prefer_socket=false, else

@@ -64,7 +64,7 @@ pub enum Via<'a> {
 }
 
 pub async fn run_case(name: &str, case: Case, via: &Via<'_>) -> Result<(), String> {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let generation = if db.user_keys {
         "user-keys"
     } else {

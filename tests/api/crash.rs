@@ -15,7 +15,7 @@ const PER_TASK: usize = 40;
 #[tokio::test]
 async fn sigkill_under_a_create_load_loses_no_acknowledged_reply_and_half_writes_nothing() {
     let test_started = Instant::now();
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let base = Baseline::take(&db).await;
     let mut replyd = Replyd::start(&db.url, &[]).await;
 

@@ -67,7 +67,7 @@ async fn killing_the_database_under_load_is_a_json_503_and_replyd_recovers_losin
     let Some(mut server) = PrivateMariaDb::start().await else {
         return;
     };
-    let mut db = TestDb::seeded_on(&server.url()).await;
+    let mut db = TestDb::seeded_on(&server.url(), env_generation()).await;
     let base = Baseline::take(&db).await;
     let timeout = DB_TIMEOUT_MS.to_string();
     let mut replyd = Replyd::start(&db.url, &[("REPLYD_DB_TIMEOUT_MS", timeout.as_str())]).await;

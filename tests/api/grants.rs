@@ -45,7 +45,7 @@ impl Drop for TestUser {
 
 #[tokio::test]
 async fn the_documented_grants_are_enough() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let server = Opts::from_url(&server_url()).unwrap();
     // The account as the server sees this test's connections.
     let host = match server.ip_or_hostname() {

@@ -133,7 +133,7 @@ async fn read_and_compare(
 #[tokio::test]
 async fn a_read_of_hundreds_of_mb_keeps_memory_bounded_and_the_bytes_exact() {
     let started = Instant::now();
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let ids = add_large_replies(&db).await;
     assert_eq!(ids.len(), REPLIES);
     let seeded = started.elapsed();

@@ -46,7 +46,7 @@ fn assert_has_line(lines: &[&str], middle: &str, end: &str) {
 
 #[tokio::test]
 async fn one_line_per_request_with_the_key_name_never_the_secret() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let mut replyd = Replyd::start(&db.url, &[]).await;
     traffic(&replyd).await;
     assert!(replyd.stop(Duration::from_secs(30)).await.success());
@@ -87,7 +87,7 @@ async fn one_line_per_request_with_the_key_name_never_the_secret() {
 
 #[tokio::test]
 async fn rust_log_sets_the_level() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let mut quiet = Replyd::start(&db.url, &[("RUST_LOG", "warn")]).await;
     traffic(&quiet).await;
     quiet.stop(Duration::from_secs(30)).await;

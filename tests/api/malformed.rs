@@ -594,7 +594,7 @@ async fn footprint(db: &TestDb, tables: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn a_malformed_corpus_gets_json_4xx_no_5xx_and_writes_nothing() {
     let started = std::time::Instant::now();
-    let app = spawn_app_with(|s| s.max_body_bytes = MAX_BODY).await;
+    let app = spawn_app_with(env_generation(), |s| s.max_body_bytes = MAX_BODY).await;
     let db = &app.db;
     let mut tables = vec!["ticket_replies", "notifications"];
     for t in ["ticket_history", "email_queue", "sla_history"] {

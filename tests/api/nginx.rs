@@ -224,7 +224,7 @@ fn client_from_127_0_0_2() -> reqwest::Client {
 #[tokio::test]
 async fn logs_log_ip_is_the_clients_address_not_nginxs() {
     let Some(bin) = nginx_binary() else { return };
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let nginx = Nginx::start(&bin, app.port()).await;
     let client = client_from_127_0_0_2();
     // A forged X-Forwarded-For is replaced by nginx, not believed.
@@ -290,7 +290,7 @@ async fn logs_log_ip_is_the_clients_address_not_nginxs() {
 #[tokio::test]
 async fn nginx_answers_json_for_its_own_errors_and_exposes_only_the_api() {
     let Some(bin) = nginx_binary() else { return };
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let nginx = Nginx::start(&bin, app.port()).await;
     let client = reqwest::Client::new();
     let post = |size: usize| {

@@ -95,7 +95,7 @@ async fn a_database_outage_is_a_bounded_503_and_replyd_recovers() {
     let Some(mut server) = PrivateMariaDb::start().await else {
         return;
     };
-    let db = TestDb::seeded_on(&server.url()).await;
+    let db = TestDb::seeded_on(&server.url(), env_generation()).await;
     let app = spawn_on(db, |s| s.db_timeout_ms = DB_TIMEOUT_MS).await;
     let (answer, _) = timed_read(&app).await;
     assert_eq!(answer.status, 200, "{answer:?}");

@@ -23,7 +23,7 @@ async fn delete_key(app: &TestApp, secret: &str) {
 
 #[tokio::test]
 async fn a_cached_key_answers_within_the_ttl_after_it_was_deleted() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 300).await;
+    let app = spawn_app_with(env_generation(), |s| s.key_cache_ttl_secs = 300).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     delete_key(&app, GLOBAL_KEY).await;
     let answer = app.get(&read_ticket_1(GLOBAL_KEY)).await;
@@ -33,7 +33,7 @@ async fn a_cached_key_answers_within_the_ttl_after_it_was_deleted() {
 
 #[tokio::test]
 async fn a_deleted_key_stops_working_once_the_ttl_has_passed() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 1).await;
+    let app = spawn_app_with(env_generation(), |s| s.key_cache_ttl_secs = 1).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     delete_key(&app, GLOBAL_KEY).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -50,7 +50,7 @@ async fn a_deleted_key_stops_working_once_the_ttl_has_passed() {
 
 #[tokio::test]
 async fn ttl_zero_sees_a_revocation_at_once() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 0).await;
+    let app = spawn_app_with(env_generation(), |s| s.key_cache_ttl_secs = 0).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     delete_key(&app, GLOBAL_KEY).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 401);
@@ -58,7 +58,7 @@ async fn ttl_zero_sees_a_revocation_at_once() {
 
 #[tokio::test]
 async fn a_key_expired_in_the_table_stops_working_once_the_ttl_has_passed() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 1).await;
+    let app = spawn_app_with(env_generation(), |s| s.key_cache_ttl_secs = 1).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     app.db
         .exec_script(&format!(
@@ -71,7 +71,7 @@ async fn a_key_expired_in_the_table_stops_working_once_the_ttl_has_passed() {
 
 #[tokio::test]
 async fn a_refused_key_is_not_remembered_so_a_new_key_works_at_once() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 300).await;
+    let app = spawn_app_with(env_generation(), |s| s.key_cache_ttl_secs = 300).await;
     assert_eq!(
         app.get(&read_ticket_1("newkey0123456789")).await.status,
         401
@@ -96,7 +96,7 @@ async fn a_refused_key_is_not_remembered_so_a_new_key_works_at_once() {
 
 #[tokio::test]
 async fn a_cached_key_keeps_its_client_scope() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 300).await;
+    let app = spawn_app_with(env_generation(), |s| s.key_cache_ttl_secs = 300).await;
     let first = app.get(&format!("{READ}?api_key={ACME_KEY}")).await;
     let second = app.get(&format!("{READ}?api_key={ACME_KEY}")).await;
     assert_eq!(first.body, second.body);
@@ -114,7 +114,7 @@ async fn a_cached_key_keeps_its_client_scope() {
 
 #[tokio::test]
 async fn the_pool_reuses_a_returned_connection() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let pool = replyd::db::build_pool(mysql_async::Opts::from_url(&db.url).unwrap(), 4);
     let mut ids = Vec::new();
     for _ in 0..3 {
@@ -143,7 +143,7 @@ async fn the_pool_reuses_a_returned_connection() {
 #[tokio::test]
 async fn startup_leaves_the_pool_to_the_http_workers() {
     use std::sync::atomic::Ordering;
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let settings = test_settings(&db);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let thread = on_own_runtime(move || async move {
@@ -209,7 +209,7 @@ async fn without_itflows_index(db: &TestDb) {
 
 #[tokio::test]
 async fn doctor_reports_the_missing_index_applies_it_only_when_asked_then_is_content() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     without_itflows_index(&db).await;
     let before = index_count(&db).await;
 
@@ -243,7 +243,7 @@ async fn doctor_reports_the_missing_index_applies_it_only_when_asked_then_is_con
 
 #[tokio::test]
 async fn doctor_accepts_itflow_2_6_3s_own_unnamed_index() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     // What ITFlow's 2.6.3 migration runs.
     db.exec_script(
         "ALTER TABLE ticket_replies ADD INDEX (ticket_reply_ticket_id, ticket_reply_archived_at)",
@@ -315,7 +315,7 @@ async fn plan_for_replies(db: &TestDb, filter: ReplyFilter) -> (String, Option<S
 
 #[tokio::test]
 async fn explain_read_queries_use_an_index_once_the_doctor_added_it() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     without_itflows_index(&db).await;
     // Enough replies, over many tickets, that a scan would be the costly plan.
     db.exec_script(

@@ -142,7 +142,7 @@ fn none() -> String {
 
 #[tokio::test]
 async fn lists_a_tickets_replies_newest_first_without_archived() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1"))
         .await
         .assert(200, &ok(&[r6(), r3(), r2(), r1()]));
@@ -150,7 +150,7 @@ async fn lists_a_tickets_replies_newest_first_without_archived() {
 
 #[tokio::test]
 async fn one_reply_by_reply_id_with_php_json_escaping() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=6"))
         .await
         .assert(200, &ok(&[r6()]));
@@ -158,7 +158,7 @@ async fn one_reply_by_reply_id_with_php_json_escaping() {
 
 #[tokio::test]
 async fn reply_id_wins_over_ticket_id_and_zero_is_present() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!(
         "{READ}?api_key={GLOBAL_KEY}&reply_id=4&ticket_id=1"
     ))
@@ -179,7 +179,7 @@ async fn reply_id_wins_over_ticket_id_and_zero_is_present() {
 
 #[tokio::test]
 async fn without_filters_lists_everything_in_scope_newest_first() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}"))
         .await
         .assert(200, &ok(&[r7(), r6(), r4(), r3(), r2(), r1()]));
@@ -187,7 +187,7 @@ async fn without_filters_lists_everything_in_scope_newest_first() {
 
 #[tokio::test]
 async fn archived_replies_only_with_include_archived() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=5"))
         .await
         .assert(200, &none());
@@ -200,7 +200,7 @@ async fn archived_replies_only_with_include_archived() {
 
 #[tokio::test]
 async fn a_client_key_sees_only_its_clients_replies() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     if app.db.user_keys {
         // A user allowed only Acme still sees tickets without a client
         // (ITFlow's clientScopeSql keeps client 0), but never Globex's, and
@@ -235,7 +235,7 @@ async fn a_client_key_sees_only_its_clients_replies() {
 
 #[tokio::test]
 async fn a_global_key_narrows_with_client_id() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&client_id=2"))
         .await
         .assert(200, &ok(&[r4()]));
@@ -246,7 +246,7 @@ async fn a_global_key_narrows_with_client_id() {
 
 #[tokio::test]
 async fn limit_and_offset_page_and_are_clamped() {
-    let app = spawn_app_with(|s| s.max_page_size = 3).await;
+    let app = spawn_app_with(env_generation(), |s| s.max_page_size = 3).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&limit=2&offset=1"))
         .await
         .assert(200, &ok(&[r6(), r4()]));
@@ -265,7 +265,7 @@ async fn limit_and_offset_page_and_are_clamped() {
 
 #[tokio::test]
 async fn negative_limit_or_offset_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&limit=-1"))
         .await
         .assert(
@@ -282,7 +282,7 @@ async fn negative_limit_or_offset_is_refused() {
 
 #[tokio::test]
 async fn query_parameters_use_php_parsing() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     // Repeated keys: the last wins; intval() leniency on ids.
     app.get(&format!(
         "{READ}?api_key={GLOBAL_KEY}&ticket_id=1&ticket_id=2"
@@ -296,7 +296,7 @@ async fn query_parameters_use_php_parsing() {
 
 #[tokio::test]
 async fn columns_added_by_later_itflow_versions_are_returned_too() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.db
         .exec_script(
             "ALTER TABLE ticket_replies ADD COLUMN ticket_reply_extra DECIMAL(5,2) DEFAULT 1.50",
@@ -315,7 +315,7 @@ async fn columns_added_by_later_itflow_versions_are_returned_too() {
 
 #[tokio::test]
 async fn values_are_strings_as_mariadb_formats_them() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.db
         .exec_script(
             "UPDATE ticket_replies SET ticket_reply_time_worked = '838:59:59', \
@@ -335,7 +335,7 @@ async fn values_are_strings_as_mariadb_formats_them() {
 
 #[tokio::test]
 async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     app.db
         .exec_script(
             "ALTER TABLE ticket_replies \
@@ -375,7 +375,7 @@ async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
 
 #[tokio::test]
 async fn an_answer_past_max_answer_bytes_is_refused_and_smaller_ones_are_unchanged() {
-    let app = spawn_app_with(|s| s.max_answer_bytes = 100_000).await;
+    let app = spawn_app_with(env_generation(), |s| s.max_answer_bytes = 100_000).await;
     // Three replies of 40 KB on ticket 1: 120 KB of answer.
     app.db
         .exec_script(

@@ -568,7 +568,7 @@ async fn run_case(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_key_reads_and_writes_is_exactly_what_the_scope_rules_allow() {
     let started = std::time::Instant::now();
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     db.exec_script(if db.user_keys {
         EXTRA_USER_KEYS
     } else {

@@ -131,7 +131,7 @@ async fn assert_nothing_half_written(db: &TestDb) {
 
 #[tokio::test]
 async fn sigterm_during_a_burst_finishes_in_flight_calls_and_loses_none() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let mut replyd = Replyd::start(&db.url, &[("REPLYD_SHUTDOWN_TIMEOUT_SECS", "20")]).await;
 
     // Calls that will be in flight when SIGTERM comes: waiting for ticket
@@ -244,7 +244,7 @@ async fn sigterm_during_a_burst_finishes_in_flight_calls_and_loses_none() {
 
 #[tokio::test]
 async fn the_shutdown_timeout_bounds_how_long_in_flight_calls_may_take() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let mut replyd = Replyd::start(
         &db.url,
         &[

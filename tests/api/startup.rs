@@ -15,7 +15,7 @@ async fn build_error(db: &TestDb) -> String {
 
 #[tokio::test]
 async fn refuses_to_start_without_a_needed_column() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     db.exec_script("ALTER TABLE tickets DROP COLUMN ticket_first_response_at; DROP TABLE tasks")
         .await;
     let err = build_error(&db).await;
@@ -30,7 +30,7 @@ async fn refuses_to_start_without_a_needed_column() {
 #[tokio::test]
 async fn refuses_user_tied_keys_without_roles() {
     let db = TestDb::empty().await;
-    db.exec_script(&schema_sql()).await;
+    db.exec_script(&env_generation().schema_sql()).await;
     db.exec_script(
         "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS api_key_user_id int(11) NOT NULL DEFAULT 0; \
          ALTER TABLE api_keys DROP COLUMN IF EXISTS api_key_client_id; \
@@ -95,7 +95,7 @@ fn run(cmd: &mut Command) -> Run {
 
 #[tokio::test]
 async fn check_reports_version_and_generation() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let r = run(replyd().arg("--check").env("REPLYD_DATABASE_URL", &db.url));
     assert!(r.ok, "{}", r.stderr);
     let keys = if db.user_keys {
@@ -163,7 +163,7 @@ async fn check_fails_with_one_sentence_naming_the_fix() {
 
 #[tokio::test]
 async fn reads_the_database_from_itflows_config_php() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let opts = Opts::from_url(&db.url).unwrap();
     let root = std::env::temp_dir().join(format!("replyd-itflow-{}", db.name));
     std::fs::create_dir_all(&root).unwrap();
@@ -191,7 +191,7 @@ async fn reads_the_database_from_itflows_config_php() {
 
 #[tokio::test]
 async fn the_config_file_is_read_and_the_environment_wins() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(env_generation()).await;
     let file = std::env::temp_dir().join(format!("replyd-{}.toml", db.name));
     std::fs::write(
         &file,

@@ -108,7 +108,7 @@ async fn assert_written_in_company_zone(
 }
 
 async fn app_in_company_zone() -> (TestApp, TimeZone) {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     let zone = company_zone(&app.db).await;
     let mut setup = format!(
         "UPDATE settings SET config_timezone = '{zone}'; \

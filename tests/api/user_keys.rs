@@ -19,7 +19,7 @@ const NOT_TIED: &str = r#"{"success":"False","message":"This API key is not tied
 
 /// A replyd on a user-key database, or None (with a note) on other schemas.
 async fn user_key_app() -> Option<TestApp> {
-    let app = spawn_app().await;
+    let app = spawn_app(env_generation()).await;
     if app.db.user_keys {
         Some(app)
     } else {
