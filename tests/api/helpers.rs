@@ -84,23 +84,6 @@ impl Generation {
         None
     }
 
-    /// A short name, as test names use it: `client_keys`, `user_keys`,
-    /// `dump_2_4_4`, `dump_2_6_7` (another dump: its file stem).
-    pub fn label(&self) -> String {
-        match self {
-            Generation::ClientKeys => "client_keys".into(),
-            Generation::UserKeys => "user_keys".into(),
-            Generation::Dump(path) => {
-                let stem = path.file_stem().unwrap().to_string_lossy();
-                match stem.as_ref() {
-                    "legacy-keys-2.4.4" => "dump_2_4_4".into(),
-                    "user-keys-2.6.7" => "dump_2_6_7".into(),
-                    other => format!("dump_{}", other.replace(['-', '.'], "_")),
-                }
-            }
-        }
-    }
-
     /// The schema's DDL.
     pub fn schema_sql(&self) -> String {
         match self {
@@ -547,14 +530,4 @@ impl TestApp {
         self.post_form(CREATE, &format!("api_key={GLOBAL_KEY}&{form}"))
             .await
     }
-}
-
-/// Transitional: true, with a note, when REPLYD_TEST_SCHEMA names a schema
-/// with user-tied keys.
-pub fn client_keys_only(why: &str) -> bool {
-    let user_keys = env_generation().label().contains("user");
-    if user_keys {
-        eprintln!("not run on a schema with user-tied keys: {why}");
-    }
-    user_keys
 }
