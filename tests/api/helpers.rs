@@ -84,6 +84,44 @@ impl Generation {
         None
     }
 
+    /// Every generation under test: both fixtures, then ITFlow's 2.4.4 and
+    /// 2.6.7 dumps when they are present.
+    #[allow(dead_code)] // the compat binary's (tests/compat/main.rs)
+    pub fn all() -> Vec<Generation> {
+        let mut all = vec![Generation::ClientKeys, Generation::UserKeys];
+        all.extend(Generation::dump_2_4_4());
+        all.extend(Generation::dump_2_6_7());
+        all
+    }
+
+    /// A short name, as test names use it: `client_keys`, `user_keys`,
+    /// `dump_2_4_4`, `dump_2_6_7` (another dump: its file stem).
+    #[allow(dead_code)] // the compat binary's
+    pub fn label(&self) -> String {
+        match self {
+            Generation::ClientKeys => "client_keys".into(),
+            Generation::UserKeys => "user_keys".into(),
+            Generation::Dump(path) => {
+                let stem = path.file_stem().unwrap().to_string_lossy();
+                match stem.as_ref() {
+                    "legacy-keys-2.4.4" => "dump_2_4_4".into(),
+                    "user-keys-2.6.7" => "dump_2_6_7".into(),
+                    other => format!("dump_{}", other.replace(['-', '.'], "_")),
+                }
+            }
+        }
+    }
+
+    /// Whether the schema has user-tied API keys (`api_keys.api_key_user_id`,
+    /// ITFlow 2.4.7+).
+    pub fn has_user_keys(&self) -> bool {
+        match self {
+            Generation::ClientKeys => false,
+            Generation::UserKeys => true,
+            Generation::Dump(_) => self.schema_sql().contains("`api_key_user_id`"),
+        }
+    }
+
     /// The schema's DDL.
     pub fn schema_sql(&self) -> String {
         match self {
@@ -163,17 +201,6 @@ macro_rules! per_generation {
 }
 pub(crate) use per_generation;
 
-/// Transitional: the generation REPLYD_TEST_SCHEMA names (unset or
-/// `fixture`: first-generation fixture, `fixture-user-keys`, or a dump's
-/// path), for tests not yet converted to [`per_generation!`].
-pub fn env_generation() -> Generation {
-    match std::env::var("REPLYD_TEST_SCHEMA").as_deref() {
-        Err(_) | Ok("") | Ok("fixture") => Generation::ClientKeys,
-        Ok("fixture-user-keys") => Generation::UserKeys,
-        Ok(path) => Generation::Dump(PathBuf::from(path)),
-    }
-}
-
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(repo_path(&format!("compat-tests/fixtures/{name}"))).unwrap()
 }
@@ -239,6 +266,7 @@ impl TestDb {
     /// generation, on the server at `server`.
     pub async fn seeded_on(server: &str, generation: Generation) -> TestDb {
         let mut db = TestDb::empty_on(server).await;
+        let user_keys = generation.has_user_keys();
         db.exec_script(&generation.schema_sql()).await;
         db.user_keys = db
             .value(&format!(
@@ -249,6 +277,10 @@ impl TestDb {
             .await
             .as_deref()
             == Some("1");
+        assert_eq!(
+            db.user_keys, user_keys,
+            "API-key generation of {generation:?}"
+        );
         db.exec_script(&fixture("seed.sql")).await;
         db.exec_script(&fixture(if db.user_keys {
             "seed-user-keys.sql"

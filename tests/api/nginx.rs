@@ -11,10 +11,12 @@
 //! with a `location ~ \.php$`, and a copy of the example whose only change
 //! is replyd's port in `proxy_pass`.
 //!
+//! Every compatibility case also runs through nginx: in the `compat` test
+//! binary (tests/compat/main.rs), as `<case>::<generation>::nginx`.
+//!
 //! logs.log_ip through nginx: on the two fixtures. nginx's own answers do
 //! not depend on the schema: on the first-generation fixture only.
 
-use crate::compat::{Via, case_files, run_cases};
 use crate::helpers::*;
 use crate::process::{die_with_test, free_port};
 use std::net::IpAddr;
@@ -25,7 +27,7 @@ use std::time::{Duration, Instant};
 /// The example's upstream, replaced by the test replyd's address.
 const EXAMPLE_UPSTREAM: &str = "proxy_pass http://127.0.0.1:8091;";
 
-fn nginx_binary() -> Option<PathBuf> {
+pub fn nginx_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("REPLYD_TEST_NGINX") {
         let p = PathBuf::from(p);
         assert!(
@@ -206,12 +208,6 @@ fn the_example_passes_nginx_t_verbatim() {
     let text = result.unwrap_or_else(|e| panic!("nginx -t failed:\n{e}"));
     assert!(text.contains("test is successful"), "{text}");
     assert!(!text.contains("[warn]"), "nginx -t warns:\n{text}");
-}
-
-#[tokio::test]
-async fn every_compatibility_case_passes_through_nginx() {
-    let Some(bin) = nginx_binary() else { return };
-    run_cases(&case_files(), Via::Nginx(&bin)).await;
 }
 
 /// A client whose connections come from 127.0.0.2, while nginx reaches
