@@ -1,9 +1,11 @@
-//! Runs every case in compat-tests/cases/: each is a request, the exact
-//! answer expected, and the database rows expected afterwards. The same
-//! cases run through nginx in nginx.rs.
+//! The compatibility cases in compat-tests/cases/: each is a request, the
+//! exact answer expected, and the database rows expected afterwards. The
+//! `compat` test binary (tests/compat/main.rs) runs each case as its own
+//! test, on each generation it applies to, directly and through nginx.
 
 use crate::helpers::*;
 use crate::nginx::Nginx;
+use replyd::config::Settings;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,10 +20,10 @@ pub struct Case {
     /// SQL run after the standard seed.
     #[serde(default)]
     seed: String,
-    /// Settings overrides: `legacy_author_user_id`, `max_page_size`,
-    /// `itflow_base_url`.
+    /// Settings overrides: any key of `replyd::config::Settings`, as in
+    /// replyd.toml.
     #[serde(default)]
-    settings: BTreeMap<String, toml::Value>,
+    settings: toml::Table,
     request: Request,
     response: Response,
     #[serde(default)]
@@ -63,38 +65,55 @@ pub enum Via<'a> {
     Nginx(&'a Path),
 }
 
-pub async fn run_case(name: &str, case: Case, via: &Via<'_>) -> Result<(), String> {
-    let db = TestDb::seeded().await;
-    let generation = if db.user_keys {
-        "user-keys"
-    } else {
-        "client-keys"
-    };
-    if case.generation.as_deref().is_some_and(|g| g != generation) {
-        eprintln!(
-            "{name}: for {} databases only, skipped",
-            case.generation.unwrap()
-        );
-        return Ok(());
+impl Case {
+    /// Read and parse a case file.
+    pub fn load(file: &Path) -> Result<Case, String> {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
     }
+
+    /// Whether the case applies to `generation` (its `generation` key, when
+    /// present, names the API-key generation it is for).
+    pub fn applies_to(&self, generation: &Generation) -> bool {
+        match self.generation.as_deref() {
+            None => true,
+            Some("client-keys") => !generation.has_user_keys(),
+            Some("user-keys") => generation.has_user_keys(),
+            Some(other) => panic!("generation = {other:?}: \"client-keys\" or \"user-keys\""),
+        }
+    }
+}
+
+/// `base` with the case's `settings` table laid over it, key by key, as a
+/// replyd.toml would set them: any key of `Settings`, checked by its own
+/// deserializer (an unknown key or a wrong type is an error).
+pub fn apply_settings(base: &Settings, over: &toml::Table) -> Result<Settings, String> {
+    let mut merged = serde_json::to_value(base).unwrap();
+    let fields = merged.as_object_mut().unwrap();
+    for (k, v) in over {
+        fields.insert(k.clone(), serde_json::to_value(v).unwrap());
+    }
+    serde_json::from_value(merged).map_err(|e| format!("settings: {e}"))
+}
+
+pub async fn run_case(
+    name: &str,
+    case: Case,
+    generation: Generation,
+    via: &Via<'_>,
+) -> Result<(), String> {
+    assert!(
+        case.applies_to(&generation),
+        "{name} is not for {generation:?}"
+    );
+    let db = TestDb::seeded(generation).await;
+    // Checked before replyd starts, so a bad table fails with its reason.
+    let settings =
+        apply_settings(&test_settings(&db), &case.settings).map_err(|e| format!("{name}: {e}"))?;
     if !case.seed.trim().is_empty() {
         db.exec_script(&case.seed).await;
     }
-    let app = spawn_on(db, |s| {
-        for (k, v) in &case.settings {
-            let int = || {
-                v.as_integer()
-                    .unwrap_or_else(|| panic!("{name}: {k} must be a number"))
-            };
-            match k.as_str() {
-                "legacy_author_user_id" => s.legacy_author_user_id = int() as u32,
-                "max_page_size" => s.max_page_size = int() as u64,
-                "itflow_base_url" => s.itflow_base_url = v.as_str().map(str::to_string),
-                other => panic!("{name}: unknown setting {other}"),
-            }
-        }
-    })
-    .await;
+    let app = spawn_on(db, move |s| *s = settings).await;
     let nginx = match via {
         Via::Direct => None,
         Via::Nginx(bin) => Some(Nginx::start(bin, app.port()).await),
@@ -175,30 +194,4 @@ pub fn case_files() -> Vec<PathBuf> {
         dir.display()
     );
     files
-}
-
-/// Run every case in `files`; panics listing the failures.
-pub async fn run_cases(files: &[PathBuf], via: Via<'_>) {
-    let mut failures = Vec::new();
-    for file in files {
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let case: Case = toml::from_str(&std::fs::read_to_string(file).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        if let Err(f) = run_case(&name, case, &via).await {
-            failures.push(f);
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
-    eprintln!("{} compatibility cases passed", files.len());
-}
-
-#[tokio::test]
-async fn compatibility_cases() {
-    run_cases(&case_files(), Via::Direct).await;
 }

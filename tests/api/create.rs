@@ -1,5 +1,9 @@
 //! POST create.php: validation (writing nothing), and the rows the agent UI
 //! would have written.
+//!
+//! What a create writes depends on the schema: every test runs on every
+//! generation (both fixtures and ITFlow's dumps), but `legacy_author_user_id`'s,
+//! which applies to first-generation keys (the 2.4.4 fixture and dump).
 
 use crate::helpers::*;
 use serde_json::json;
@@ -53,9 +57,9 @@ fn expected_reply_log(app: &TestApp, key: &str, ticket: &str, kind: &str) -> Opt
     })
 }
 
-#[tokio::test]
-async fn an_internal_reply_by_default_with_the_agent_uis_rows() {
-    let app = spawn_app().await;
+per_generation!(an_internal_reply_by_default_with_the_agent_uis_rows);
+async fn an_internal_reply_by_default_with_the_agent_uis_rows(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.create("ticket_id=1&ticket_reply=Hello+%3Cb%3Ethere%3C%2Fb%3E")
         .await
         .assert(200, &created(8));
@@ -154,12 +158,9 @@ async fn an_internal_reply_by_default_with_the_agent_uis_rows() {
     }
 }
 
-#[tokio::test]
-async fn the_legacy_author_is_the_replies_author_and_the_actor() {
-    if client_keys_only("legacy_author_user_id applies to first-generation keys") {
-        return;
-    }
-    let app = spawn_app_with(|s| s.legacy_author_user_id = 1).await;
+per_generation!(the_legacy_author_is_the_replies_author_and_the_actor: [client_keys, dump_2_4_4]);
+async fn the_legacy_author_is_the_replies_author_and_the_actor(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.legacy_author_user_id = 1).await;
     app.create("ticket_id=1&ticket_reply=From+Oracle")
         .await
         .assert(200, &created(8));
@@ -199,12 +200,9 @@ async fn the_legacy_author_is_the_replies_author_and_the_actor() {
     assert_eq!(read["data"][0]["ticket_reply_by_name"], "Oracle Admin");
 }
 
-#[tokio::test]
-async fn a_legacy_author_naming_no_user_falls_back_to_the_key_name() {
-    if client_keys_only("legacy_author_user_id applies to first-generation keys") {
-        return;
-    }
-    let app = spawn_app_with(|s| s.legacy_author_user_id = 99).await;
+per_generation!(a_legacy_author_naming_no_user_falls_back_to_the_key_name: [client_keys, dump_2_4_4]);
+async fn a_legacy_author_naming_no_user_falls_back_to_the_key_name(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.legacy_author_user_id = 99).await;
     app.create("ticket_id=5&ticket_reply=x")
         .await
         .assert(200, &created(8));
@@ -220,9 +218,9 @@ async fn a_legacy_author_naming_no_user_falls_back_to_the_key_name() {
     );
 }
 
-#[tokio::test]
-async fn public_reply_type_1_is_public_and_stamps_the_first_response() {
-    let app = spawn_app().await;
+per_generation!(public_reply_type_1_is_public_and_stamps_the_first_response);
+async fn public_reply_type_1_is_public_and_stamps_the_first_response(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.create("ticket_id=1&ticket_reply=Hi&public_reply_type=1")
         .await
         .assert(200, &created(8));
@@ -257,9 +255,9 @@ async fn public_reply_type_1_is_public_and_stamps_the_first_response() {
     );
 }
 
-#[tokio::test]
-async fn an_internal_reply_does_not_count_as_first_response() {
-    let app = spawn_app().await;
+per_generation!(an_internal_reply_does_not_count_as_first_response);
+async fn an_internal_reply_does_not_count_as_first_response(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.create("ticket_id=1&ticket_reply=note&public_reply_type=0")
         .await
         .assert(200, &created(8));
@@ -271,9 +269,9 @@ async fn an_internal_reply_does_not_count_as_first_response() {
     );
 }
 
-#[tokio::test]
-async fn public_reply_type_2_and_unknown_types_are_refused_writing_nothing() {
-    let app = spawn_app().await;
+per_generation!(public_reply_type_2_and_unknown_types_are_refused_writing_nothing);
+async fn public_reply_type_2_and_unknown_types_are_refused_writing_nothing(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.create("ticket_id=1&ticket_reply=Hi&public_reply_type=2").await.assert(
         200,
         &refused("public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email."),
@@ -292,9 +290,9 @@ async fn public_reply_type_2_and_unknown_types_are_refused_writing_nothing() {
     assert_untouched(&app).await;
 }
 
-#[tokio::test]
-async fn time_worked_is_stored_as_hh_mm_ss() {
-    let app = spawn_app().await;
+per_generation!(time_worked_is_stored_as_hh_mm_ss);
+async fn time_worked_is_stored_as_hh_mm_ss(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.create("ticket_id=1&ticket_reply=Fixed&hours=1&minutes=2&seconds=3")
         .await
         .assert(200, &created(8));
@@ -322,9 +320,9 @@ async fn time_worked_is_stored_as_hh_mm_ss() {
     assert_eq!(app.db.count("ticket_replies").await, 8);
 }
 
-#[tokio::test]
-async fn a_status_only_json_call_resolves_the_ticket() {
-    let app = spawn_app().await;
+per_generation!(a_status_only_json_call_resolves_the_ticket);
+async fn a_status_only_json_call_resolves_the_ticket(generation: Generation) {
+    let app = spawn_app(generation).await;
     // curl -d '{...}' labels JSON as a form; it is read as JSON all the same.
     app.post_raw(
         CREATE,
@@ -419,9 +417,9 @@ async fn a_status_only_json_call_resolves_the_ticket() {
     );
 }
 
-#[tokio::test]
-async fn a_reply_and_a_status_change_together() {
-    let app = spawn_app().await;
+per_generation!(a_reply_and_a_status_change_together);
+async fn a_reply_and_a_status_change_together(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.post_json(
         CREATE,
         json!({"api_key": GLOBAL_KEY, "ticket_id": 2, "ticket_reply": "On it", "public_reply_type": 1, "status": 3, "hours": 0, "minutes": 15}),
@@ -440,9 +438,9 @@ async fn a_reply_and_a_status_change_together() {
     );
 }
 
-#[tokio::test]
-async fn missing_ticket_id_and_nothing_to_do_are_refused() {
-    let app = spawn_app().await;
+per_generation!(missing_ticket_id_and_nothing_to_do_are_refused);
+async fn missing_ticket_id_and_nothing_to_do_are_refused(generation: Generation) {
+    let app = spawn_app(generation).await;
     let required = refused("ticket_id is required.");
     app.create("ticket_reply=x").await.assert(200, &required);
     app.create("ticket_id=0&ticket_reply=x")
@@ -460,9 +458,9 @@ async fn missing_ticket_id_and_nothing_to_do_are_refused() {
     assert_untouched(&app).await;
 }
 
-#[tokio::test]
-async fn tickets_outside_the_keys_scope_are_not_found() {
-    let app = spawn_app().await;
+per_generation!(tickets_outside_the_keys_scope_are_not_found);
+async fn tickets_outside_the_keys_scope_are_not_found(generation: Generation) {
+    let app = spawn_app(generation).await;
     let acme = |q: &str| format!("api_key={ACME_KEY}&{q}");
     // Globex's ticket, a missing ticket, and for a first-generation client
     // key the client-less ticket (a user with an allow list may reply there,
@@ -500,9 +498,9 @@ async fn tickets_outside_the_keys_scope_are_not_found() {
     );
 }
 
-#[tokio::test]
-async fn closed_tickets_take_no_replies() {
-    let app = spawn_app().await;
+per_generation!(closed_tickets_take_no_replies);
+async fn closed_tickets_take_no_replies(generation: Generation) {
+    let app = spawn_app(generation).await;
     let closed = refused("This ticket is closed: it takes no more replies or status changes.");
     app.create("ticket_id=3&ticket_reply=x")
         .await
@@ -513,9 +511,9 @@ async fn closed_tickets_take_no_replies() {
     assert_untouched(&app).await;
 }
 
-#[tokio::test]
-async fn only_statuses_the_reply_form_offers_can_be_set() {
-    let app = spawn_app().await;
+per_generation!(only_statuses_the_reply_form_offers_can_be_set);
+async fn only_statuses_the_reply_form_offers_can_be_set(generation: Generation) {
+    let app = spawn_app(generation).await;
     for status in [1, 5, 6, 99] {
         app.create(&format!("ticket_id=1&ticket_reply=x&status={status}")).await.assert(
             200,
@@ -548,9 +546,9 @@ async fn only_statuses_the_reply_form_offers_can_be_set() {
     );
 }
 
-#[tokio::test]
-async fn replies_round_trip_unicode_and_html() {
-    let app = spawn_app().await;
+per_generation!(replies_round_trip_unicode_and_html);
+async fn replies_round_trip_unicode_and_html(generation: Generation) {
+    let app = spawn_app(generation).await;
     let text = "Caf\u{e9} / <i>na\u{ef}ve</i> \"q\" & 'a' \u{1f600}";
     app.post_json(
         CREATE,
@@ -577,9 +575,9 @@ async fn replies_round_trip_unicode_and_html() {
     );
 }
 
-#[tokio::test]
-async fn log_and_notification_texts_use_sanitized_ticket_fields() {
-    let app = spawn_app().await;
+per_generation!(log_and_notification_texts_use_sanitized_ticket_fields);
+async fn log_and_notification_texts_use_sanitized_ticket_fields(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.db
         .exec_script(
             "UPDATE tickets SET ticket_subject = '  <b>Bold</b> & co ' WHERE ticket_id = 1",
@@ -594,9 +592,9 @@ async fn log_and_notification_texts_use_sanitized_ticket_fields() {
     );
 }
 
-#[tokio::test]
-async fn timestamps_are_the_companys_local_time_as_in_the_agent_ui() {
-    let app = spawn_app().await;
+per_generation!(timestamps_are_the_companys_local_time_as_in_the_agent_ui);
+async fn timestamps_are_the_companys_local_time_as_in_the_agent_ui(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.db
         .exec_script("UPDATE settings SET config_timezone = 'Pacific/Kiritimati'")
         .await;
@@ -629,9 +627,9 @@ async fn timestamps_are_the_companys_local_time_as_in_the_agent_ui() {
     );
 }
 
-#[tokio::test]
-async fn a_failure_half_way_rolls_everything_back() {
-    let app = spawn_app().await;
+per_generation!(a_failure_half_way_rolls_everything_back);
+async fn a_failure_half_way_rolls_everything_back(generation: Generation) {
+    let app = spawn_app(generation).await;
     // The reply and the ticket update succeed, then the notification insert
     // fails: nothing may remain.
     app.db.exec_script("DROP TABLE notifications").await;
@@ -651,9 +649,9 @@ async fn a_failure_half_way_rolls_everything_back() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_calls_on_one_ticket_are_serialised_by_the_row_lock() {
-    let app = spawn_app().await;
+per_generation!(concurrent_calls_on_one_ticket_are_serialised_by_the_row_lock);
+async fn concurrent_calls_on_one_ticket_are_serialised_by_the_row_lock(generation: Generation) {
+    let app = spawn_app(generation).await;
     // Eight resolves at once: the ticket row lock lets one move the ticket
     // into Resolved; the others find it resolved already.
     let calls = (0..8).map(|_| app.create("ticket_id=1&status=4"));
@@ -668,9 +666,9 @@ async fn concurrent_calls_on_one_ticket_are_serialised_by_the_row_lock() {
     );
 }
 
-#[tokio::test]
-async fn a_status_change_on_a_resolved_ticket_reopens_it() {
-    let app = spawn_app().await;
+per_generation!(a_status_change_on_a_resolved_ticket_reopens_it);
+async fn a_status_change_on_a_resolved_ticket_reopens_it(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.create("ticket_id=1&status=4")
         .await
         .assert(200, &created(0));
@@ -709,9 +707,9 @@ async fn a_status_change_on_a_resolved_ticket_reopens_it() {
     );
 }
 
-#[tokio::test]
-async fn php_intval_edge_cases_reach_the_handler() {
-    let app = spawn_app().await;
+per_generation!(php_intval_edge_cases_reach_the_handler);
+async fn php_intval_edge_cases_reach_the_handler(generation: Generation) {
+    let app = spawn_app(generation).await;
     // intval("1e999") is 0 in PHP (infinity), so no ticket_id.
     app.create("ticket_id=1e999&ticket_reply=x")
         .await

@@ -1,13 +1,14 @@
-//! /healthz and /readyz.
+//! /healthz and /readyz. What /readyz checks is the schema: those tests
+//! run on every generation; the method check on the fixtures only.
 
 use crate::helpers::*;
 
 const UP: &str = r#"{"success":"True","status":"up"}"#;
 const READY: &str = r#"{"success":"True","status":"ready"}"#;
 
-#[tokio::test]
-async fn healthz_and_readyz_answer_when_all_is_well() {
-    let app = spawn_app().await;
+per_generation!(healthz_and_readyz_answer_when_all_is_well);
+async fn healthz_and_readyz_answer_when_all_is_well(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get("/healthz").await.assert(200, UP);
     app.get("/readyz").await.assert(200, READY);
     // Not under the API prefix, and no key needed.
@@ -18,9 +19,9 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
     assert_eq!(head.status(), 200);
 }
 
-#[tokio::test]
-async fn only_get_and_head_are_served() {
-    let app = spawn_app().await;
+per_generation!(only_get_and_head_are_served: fixtures);
+async fn only_get_and_head_are_served(generation: Generation) {
+    let app = spawn_app(generation).await;
     let get_only =
         r#"{"success":"False","message":"Can only send GET requests to this endpoint."}"#;
     for path in ["/healthz", "/readyz", "/metrics"] {
@@ -28,9 +29,9 @@ async fn only_get_and_head_are_served() {
     }
 }
 
-#[tokio::test]
-async fn readyz_fails_when_the_schema_is_no_longer_understood() {
-    let app = spawn_app().await;
+per_generation!(readyz_fails_when_the_schema_is_no_longer_understood);
+async fn readyz_fails_when_the_schema_is_no_longer_understood(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get("/readyz").await.assert(200, READY);
     // ITFlow upgraded under replyd, say: a column replyd needs is gone.
     app.db

@@ -1,4 +1,4 @@
-//! spawn_app(): a fresh database (fixture DDL or a real ITFlow dump, then the
+//! spawn_app(generation): a fresh database (fixture DDL or a real ITFlow dump, then the
 //! seed), replyd started on it, and a client for it.
 
 use mysql_async::prelude::*;
@@ -26,21 +26,180 @@ pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The schema under test, from REPLYD_TEST_SCHEMA: unset or `fixture` for
-/// the project's fixture DDL (first-generation keys), `fixture-user-keys`
-/// for the fixture with ITFlow 2.4.7–2.6.7's changes, or the path of an
-/// ITFlow schema dump.
-pub fn schema_sql() -> String {
-    let read = |rel: &str| std::fs::read_to_string(repo_path(rel)).unwrap();
-    match std::env::var("REPLYD_TEST_SCHEMA").as_deref() {
-        Err(_) | Ok("") | Ok("fixture") => read("compat-tests/fixtures/schema.sql"),
-        Ok("fixture-user-keys") => {
-            read("compat-tests/fixtures/schema.sql")
-                + &read("compat-tests/fixtures/schema-user-keys.sql")
+/// A database schema the tests run on: the project's fixture DDL for each
+/// API-key generation, or one of ITFlow's real schema dumps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Generation {
+    /// compat-tests/fixtures/schema.sql: first-generation keys
+    /// (`api_keys.api_key_client_id`, ITFlow up to 2.4.6).
+    ClientKeys,
+    /// schema.sql plus schema-user-keys.sql: ITFlow 2.4.7–2.6.7's changes,
+    /// user-tied keys (`api_keys.api_key_user_id`).
+    UserKeys,
+    /// An ITFlow schema dump (see [`Generation::dump_2_4_4`] and
+    /// [`Generation::dump_2_6_7`]).
+    Dump(PathBuf),
+}
+
+/// Where ITFlow's real schema dumps live: `../shared/itflow-schema/`
+/// beside the checkout.
+pub fn dumps_dir() -> PathBuf {
+    repo_path("../shared/itflow-schema")
+}
+
+/// The dumps must be there (scripts/test.sh under CI sets this): a missing
+/// dump fails the test instead of skipping it.
+fn dumps_required() -> bool {
+    std::env::var_os("REPLYD_REQUIRE_DUMPS").is_some_and(|v| v == "1")
+        || std::env::var_os("CI").is_some_and(|v| v == "true")
+}
+
+impl Generation {
+    /// ITFlow 2.4.4's dump (first-generation keys), when present.
+    pub fn dump_2_4_4() -> Option<Generation> {
+        Generation::dump("legacy-keys-2.4.4.sql")
+    }
+
+    /// ITFlow 2.6.7's dump (user-tied keys), when present.
+    pub fn dump_2_6_7() -> Option<Generation> {
+        Generation::dump("user-keys-2.6.7.sql")
+    }
+
+    /// `../shared/itflow-schema/<file>`, or None with a note when it is
+    /// missing (a panic when the dumps are required).
+    fn dump(file: &str) -> Option<Generation> {
+        let path = dumps_dir().join(file);
+        if path.is_file() {
+            return Some(Generation::Dump(path));
         }
-        Ok(path) => std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}")),
+        assert!(
+            !dumps_required(),
+            "{} is missing: CI (CI=true or REPLYD_REQUIRE_DUMPS=1) runs every test on ITFlow's dumps",
+            path.display()
+        );
+        eprintln!(
+            "SKIPPED on ITFlow's dump: {} not found (put ITFlow's schema dumps in ../shared/itflow-schema/)",
+            path.display()
+        );
+        None
+    }
+
+    /// Every generation under test: both fixtures, then ITFlow's 2.4.4 and
+    /// 2.6.7 dumps when they are present.
+    #[allow(dead_code)] // the compat binary's (tests/compat/main.rs)
+    pub fn all() -> Vec<Generation> {
+        let mut all = vec![Generation::ClientKeys, Generation::UserKeys];
+        all.extend(Generation::dump_2_4_4());
+        all.extend(Generation::dump_2_6_7());
+        all
+    }
+
+    /// A short name, as test names use it: `client_keys`, `user_keys`,
+    /// `dump_2_4_4`, `dump_2_6_7` (another dump: its file stem).
+    #[allow(dead_code)] // the compat binary's
+    pub fn label(&self) -> String {
+        match self {
+            Generation::ClientKeys => "client_keys".into(),
+            Generation::UserKeys => "user_keys".into(),
+            Generation::Dump(path) => {
+                let stem = path.file_stem().unwrap().to_string_lossy();
+                match stem.as_ref() {
+                    "legacy-keys-2.4.4" => "dump_2_4_4".into(),
+                    "user-keys-2.6.7" => "dump_2_6_7".into(),
+                    other => format!("dump_{}", other.replace(['-', '.'], "_")),
+                }
+            }
+        }
+    }
+
+    /// Whether the schema has user-tied API keys (`api_keys.api_key_user_id`,
+    /// ITFlow 2.4.7+).
+    pub fn has_user_keys(&self) -> bool {
+        match self {
+            Generation::ClientKeys => false,
+            Generation::UserKeys => true,
+            Generation::Dump(_) => self.schema_sql().contains("`api_key_user_id`"),
+        }
+    }
+
+    /// The schema's DDL.
+    pub fn schema_sql(&self) -> String {
+        match self {
+            Generation::ClientKeys => fixture("schema.sql"),
+            Generation::UserKeys => fixture("schema.sql") + &fixture("schema-user-keys.sql"),
+            Generation::Dump(path) => std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display())),
+        }
     }
 }
+
+/// `per_generation!(name)` turns `async fn name(generation: Generation)`
+/// (a test body taking the generation it runs on) into one test per
+/// generation: `name::client_keys`, `name::user_keys`, `name::dump_2_4_4`,
+/// `name::dump_2_6_7`. The dump tests skip, with a note, only when
+/// `../shared/itflow-schema/` lacks the dump (and fail then under CI).
+///
+/// - `per_generation!(name: fixtures)`: the two fixture generations only;
+/// - `per_generation!(name: [user_keys, dump_2_6_7])`: the generations
+///   listed, for a test that applies to some only;
+/// - a leading attribute replaces the default `#[tokio::test]`:
+///   `per_generation!(#[tokio::test(flavor = "multi_thread")] name)`.
+///
+/// ```ignore
+/// per_generation!(an_accountant_may_read_but_not_create: [user_keys, dump_2_6_7]);
+/// async fn an_accountant_may_read_but_not_create(generation: Generation) {
+///     let app = spawn_app(generation).await;
+///     ...
+/// }
+/// ```
+macro_rules! per_generation {
+    (@one [$m:meta] $name:ident client_keys) => {
+        #[$m]
+        async fn client_keys() {
+            super::$name($crate::helpers::Generation::ClientKeys).await
+        }
+    };
+    (@one [$m:meta] $name:ident user_keys) => {
+        #[$m]
+        async fn user_keys() {
+            super::$name($crate::helpers::Generation::UserKeys).await
+        }
+    };
+    (@one [$m:meta] $name:ident dump_2_4_4) => {
+        #[$m]
+        async fn dump_2_4_4() {
+            if let Some(g) = $crate::helpers::Generation::dump_2_4_4() {
+                super::$name(g).await
+            }
+        }
+    };
+    (@one [$m:meta] $name:ident dump_2_6_7) => {
+        #[$m]
+        async fn dump_2_6_7() {
+            if let Some(g) = $crate::helpers::Generation::dump_2_6_7() {
+                super::$name(g).await
+            }
+        }
+    };
+    (@mod [$m:meta] $name:ident [$($gen:ident),+]) => {
+        mod $name {
+            $( $crate::helpers::per_generation!(@one [$m] $name $gen); )+
+        }
+    };
+    (#[$m:meta] $name:ident) => {
+        per_generation!(@mod [$m] $name [client_keys, user_keys, dump_2_4_4, dump_2_6_7]);
+    };
+    (#[$m:meta] $name:ident: fixtures) => {
+        per_generation!(@mod [$m] $name [client_keys, user_keys]);
+    };
+    (#[$m:meta] $name:ident: [$($gen:ident),+ $(,)?]) => {
+        per_generation!(@mod [$m] $name [$($gen),+]);
+    };
+    ($name:ident $($rest:tt)*) => {
+        per_generation!(#[tokio::test] $name $($rest)*);
+    };
+}
+pub(crate) use per_generation;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(repo_path(&format!("compat-tests/fixtures/{name}"))).unwrap()
@@ -97,17 +256,18 @@ impl TestDb {
         }
     }
 
-    /// The schema under test plus the standard seed and the keys of its
+    /// `generation`'s schema plus the standard seed and the keys of its
     /// generation.
-    pub async fn seeded() -> TestDb {
-        TestDb::seeded_on(&server_url()).await
+    pub async fn seeded(generation: Generation) -> TestDb {
+        TestDb::seeded_on(&server_url(), generation).await
     }
 
-    /// The schema under test plus the standard seed and the keys of its
+    /// `generation`'s schema plus the standard seed and the keys of its
     /// generation, on the server at `server`.
-    pub async fn seeded_on(server: &str) -> TestDb {
+    pub async fn seeded_on(server: &str, generation: Generation) -> TestDb {
         let mut db = TestDb::empty_on(server).await;
-        db.exec_script(&schema_sql()).await;
+        let user_keys = generation.has_user_keys();
+        db.exec_script(&generation.schema_sql()).await;
         db.user_keys = db
             .value(&format!(
                 "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' \
@@ -117,6 +277,10 @@ impl TestDb {
             .await
             .as_deref()
             == Some("1");
+        assert_eq!(
+            db.user_keys, user_keys,
+            "API-key generation of {generation:?}"
+        );
         db.exec_script(&fixture("seed.sql")).await;
         db.exec_script(&fixture(if db.user_keys {
             "seed-user-keys.sql"
@@ -235,13 +399,15 @@ pub fn test_settings(db: &TestDb) -> Settings {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+/// Start replyd on a freshly seeded database of `generation`.
+pub async fn spawn_app(generation: Generation) -> TestApp {
+    spawn_app_with(generation, |_| {}).await
 }
 
-/// Start replyd on a freshly seeded database, with settings adjusted by `f`.
-pub async fn spawn_app_with(f: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDb::seeded().await;
+/// Start replyd on a freshly seeded database of `generation`, with settings
+/// adjusted by `f`.
+pub async fn spawn_app_with(generation: Generation, f: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::seeded(generation).await;
     spawn_on(db, f).await
 }
 
@@ -396,15 +562,4 @@ impl TestApp {
         self.post_form(CREATE, &format!("api_key={GLOBAL_KEY}&{form}"))
             .await
     }
-}
-
-/// True, with a note, when the schema under test has user-tied keys and a
-/// test about first-generation keys therefore does not apply.
-pub fn client_keys_only(why: &str) -> bool {
-    let user_keys =
-        matches!(std::env::var("REPLYD_TEST_SCHEMA").as_deref(), Ok(s) if s.contains("user-keys"));
-    if user_keys {
-        eprintln!("not run on a schema with user-tied keys: {why}");
-    }
-    user_keys
 }

@@ -1,5 +1,9 @@
 //! The access log of the real binary: one line per request with the key's
 //! name, never its secret nor the query string; RUST_LOG sets the level.
+//!
+//! The access log names the key, looked up per key generation: on the two
+//! fixtures. RUST_LOG's level does not depend on the schema: on the
+//! first-generation fixture only.
 
 use crate::helpers::*;
 use crate::process::Replyd;
@@ -44,9 +48,9 @@ fn assert_has_line(lines: &[&str], middle: &str, end: &str) {
     );
 }
 
-#[tokio::test]
-async fn one_line_per_request_with_the_key_name_never_the_secret() {
-    let db = TestDb::seeded().await;
+per_generation!(one_line_per_request_with_the_key_name_never_the_secret: fixtures);
+async fn one_line_per_request_with_the_key_name_never_the_secret(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     let mut replyd = Replyd::start(&db.url, &[]).await;
     traffic(&replyd).await;
     assert!(replyd.stop(Duration::from_secs(30)).await.success());
@@ -87,7 +91,7 @@ async fn one_line_per_request_with_the_key_name_never_the_secret() {
 
 #[tokio::test]
 async fn rust_log_sets_the_level() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(Generation::ClientKeys).await;
     let mut quiet = Replyd::start(&db.url, &[("RUST_LOG", "warn")]).await;
     traffic(&quiet).await;
     quiet.stop(Duration::from_secs(30)).await;

@@ -1,10 +1,10 @@
 //! One integration test binary: every test starts replyd on 127.0.0.1:0
 //! against its own scratch database on a real MariaDB, and talks to it over
-//! real HTTP.
+//! real HTTP. The compatibility cases run in their own binary,
+//! tests/compat/main.rs.
 
 mod auth;
 mod commit_phase;
-mod compat;
 mod crash;
 mod create;
 mod db_crash;

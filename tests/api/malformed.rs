@@ -8,6 +8,9 @@
 //!
 //! The corpus is generated, not stored: from a fixed seed, so every run
 //! replays the same bytes.
+//!
+//! Runs on the two fixtures (authentication and writes differ by key
+//! generation); heavy, so not on ITFlow's dumps.
 
 use crate::helpers::*;
 use std::time::Duration;
@@ -591,10 +594,10 @@ async fn footprint(db: &TestDb, tables: &[&str]) -> Vec<String> {
     out
 }
 
-#[tokio::test]
-async fn a_malformed_corpus_gets_json_4xx_no_5xx_and_writes_nothing() {
+per_generation!(a_malformed_corpus_gets_json_4xx_no_5xx_and_writes_nothing: fixtures);
+async fn a_malformed_corpus_gets_json_4xx_no_5xx_and_writes_nothing(generation: Generation) {
     let started = std::time::Instant::now();
-    let app = spawn_app_with(|s| s.max_body_bytes = MAX_BODY).await;
+    let app = spawn_app_with(generation, |s| s.max_body_bytes = MAX_BODY).await;
     let db = &app.db;
     let mut tables = vec!["ticket_replies", "notifications"];
     for t in ["ticket_history", "email_queue", "sla_history"] {

@@ -1,4 +1,7 @@
 //! GET /metrics: what is counted, and who may read it.
+//!
+//! Counting requests and pool use: on the two fixtures. Who may read
+//! /metrics does not depend on the schema: on the first-generation fixture.
 
 use crate::helpers::*;
 use std::net::IpAddr;
@@ -32,9 +35,9 @@ fn value(text: &str, series: &str) -> f64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn requests_latency_auth_failures_and_pool_use_are_counted() {
-    let app = spawn_app().await;
+per_generation!(requests_latency_auth_failures_and_pool_use_are_counted: fixtures);
+async fn requests_latency_auth_failures_and_pool_use_are_counted(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=1"))
         .await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=999"))
@@ -105,12 +108,12 @@ async fn requests_latency_auth_failures_and_pool_use_are_counted() {
 
 #[tokio::test]
 async fn metrics_are_refused_to_addresses_not_allowed() {
-    let app = spawn_app_with(|s| s.metrics_allow = vec![]).await;
+    let app = spawn_app_with(Generation::ClientKeys, |s| s.metrics_allow = vec![]).await;
     app.get("/metrics").await.assert(403, FORBIDDEN);
 
     // Allowed: loopback (the default); behind a trusted proxy the client is
     // the X-Forwarded-For address, so a proxy on loopback opens nothing.
-    let app = spawn_app().await;
+    let app = spawn_app(Generation::ClientKeys).await;
     let via_proxy = app
         .client
         .get(app.url("/metrics"))
@@ -120,7 +123,7 @@ async fn metrics_are_refused_to_addresses_not_allowed() {
         .unwrap();
     Answer::from(via_proxy).await.assert(403, FORBIDDEN);
 
-    let app = spawn_app_with(|s| {
+    let app = spawn_app_with(Generation::ClientKeys, |s| {
         s.metrics_allow = vec!["203.0.113.9".parse::<IpAddr>().unwrap()];
     })
     .await;

@@ -10,8 +10,13 @@
 //! with a server block that includes the example, stands in for ITFlow's PHP
 //! with a `location ~ \.php$`, and a copy of the example whose only change
 //! is replyd's port in `proxy_pass`.
+//!
+//! Every compatibility case also runs through nginx: in the `compat` test
+//! binary (tests/compat/main.rs), as `<case>::<generation>::nginx`.
+//!
+//! logs.log_ip through nginx: on the two fixtures. nginx's own answers do
+//! not depend on the schema: on the first-generation fixture only.
 
-use crate::compat::{Via, case_files, run_cases};
 use crate::helpers::*;
 use crate::process::{die_with_test, free_port};
 use std::net::IpAddr;
@@ -22,7 +27,7 @@ use std::time::{Duration, Instant};
 /// The example's upstream, replaced by the test replyd's address.
 const EXAMPLE_UPSTREAM: &str = "proxy_pass http://127.0.0.1:8091;";
 
-fn nginx_binary() -> Option<PathBuf> {
+pub fn nginx_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("REPLYD_TEST_NGINX") {
         let p = PathBuf::from(p);
         assert!(
@@ -205,12 +210,6 @@ fn the_example_passes_nginx_t_verbatim() {
     assert!(!text.contains("[warn]"), "nginx -t warns:\n{text}");
 }
 
-#[tokio::test]
-async fn every_compatibility_case_passes_through_nginx() {
-    let Some(bin) = nginx_binary() else { return };
-    run_cases(&case_files(), Via::Nginx(&bin)).await;
-}
-
 /// A client whose connections come from 127.0.0.2, while nginx reaches
 /// replyd from 127.0.0.1.
 fn client_from_127_0_0_2() -> reqwest::Client {
@@ -221,10 +220,10 @@ fn client_from_127_0_0_2() -> reqwest::Client {
         .unwrap()
 }
 
-#[tokio::test]
-async fn logs_log_ip_is_the_clients_address_not_nginxs() {
+per_generation!(logs_log_ip_is_the_clients_address_not_nginxs: fixtures);
+async fn logs_log_ip_is_the_clients_address_not_nginxs(generation: Generation) {
     let Some(bin) = nginx_binary() else { return };
-    let app = spawn_app().await;
+    let app = spawn_app(generation).await;
     let nginx = Nginx::start(&bin, app.port()).await;
     let client = client_from_127_0_0_2();
     // A forged X-Forwarded-For is replaced by nginx, not believed.
@@ -290,7 +289,7 @@ async fn logs_log_ip_is_the_clients_address_not_nginxs() {
 #[tokio::test]
 async fn nginx_answers_json_for_its_own_errors_and_exposes_only_the_api() {
     let Some(bin) = nginx_binary() else { return };
-    let app = spawn_app().await;
+    let app = spawn_app(Generation::ClientKeys).await;
     let nginx = Nginx::start(&bin, app.port()).await;
     let client = reqwest::Client::new();
     let post = |size: usize| {

@@ -1,6 +1,9 @@
 //! Database outages, on a private MariaDB server the test stops, freezes
 //! and starts again: requests get a JSON 503 within a bounded time, and
 //! replyd recovers by itself.
+//!
+//! Runs on the two fixtures (the private server gets each generation's
+//! schema); an outage's handling does not differ on ITFlow's dumps.
 
 use crate::helpers::*;
 use crate::private_db::PrivateMariaDb;
@@ -90,12 +93,12 @@ async fn assert_recovers(app: &TestApp, what: &str, limit: Duration) {
         .assert(200, r#"{"success":"True","status":"ready"}"#);
 }
 
-#[tokio::test]
-async fn a_database_outage_is_a_bounded_503_and_replyd_recovers() {
+per_generation!(a_database_outage_is_a_bounded_503_and_replyd_recovers: fixtures);
+async fn a_database_outage_is_a_bounded_503_and_replyd_recovers(generation: Generation) {
     let Some(mut server) = PrivateMariaDb::start().await else {
         return;
     };
-    let db = TestDb::seeded_on(&server.url()).await;
+    let db = TestDb::seeded_on(&server.url(), generation).await;
     let app = spawn_on(db, |s| s.db_timeout_ms = DB_TIMEOUT_MS).await;
     let (answer, _) = timed_read(&app).await;
     assert_eq!(answer.status, 200, "{answer:?}");

@@ -1,6 +1,11 @@
 //! Performance features: the API-key cache (expiry and revocation within
 //! `key_cache_ttl_secs`), `replyd doctor`, and EXPLAIN proof that read.php's
 //! queries use an index once the doctor's index exists.
+//!
+//! The doctor and the query plans depend on the schema's indexes: they run on
+//! every generation. The key cache and the pool, whose lookups differ by
+//! key generation but not between a fixture and ITFlow's dump, on the two
+//! fixtures.
 
 use crate::helpers::*;
 use mysql_async::prelude::*;
@@ -21,9 +26,9 @@ async fn delete_key(app: &TestApp, secret: &str) {
         .await;
 }
 
-#[tokio::test]
-async fn a_cached_key_answers_within_the_ttl_after_it_was_deleted() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 300).await;
+per_generation!(a_cached_key_answers_within_the_ttl_after_it_was_deleted: fixtures);
+async fn a_cached_key_answers_within_the_ttl_after_it_was_deleted(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.key_cache_ttl_secs = 300).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     delete_key(&app, GLOBAL_KEY).await;
     let answer = app.get(&read_ticket_1(GLOBAL_KEY)).await;
@@ -31,9 +36,9 @@ async fn a_cached_key_answers_within_the_ttl_after_it_was_deleted() {
     assert_eq!(answer.json()["success"], "True");
 }
 
-#[tokio::test]
-async fn a_deleted_key_stops_working_once_the_ttl_has_passed() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 1).await;
+per_generation!(a_deleted_key_stops_working_once_the_ttl_has_passed: fixtures);
+async fn a_deleted_key_stops_working_once_the_ttl_has_passed(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.key_cache_ttl_secs = 1).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     delete_key(&app, GLOBAL_KEY).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -48,17 +53,17 @@ async fn a_deleted_key_stops_working_once_the_ttl_has_passed() {
     );
 }
 
-#[tokio::test]
-async fn ttl_zero_sees_a_revocation_at_once() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 0).await;
+per_generation!(ttl_zero_sees_a_revocation_at_once: fixtures);
+async fn ttl_zero_sees_a_revocation_at_once(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.key_cache_ttl_secs = 0).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     delete_key(&app, GLOBAL_KEY).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 401);
 }
 
-#[tokio::test]
-async fn a_key_expired_in_the_table_stops_working_once_the_ttl_has_passed() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 1).await;
+per_generation!(a_key_expired_in_the_table_stops_working_once_the_ttl_has_passed: fixtures);
+async fn a_key_expired_in_the_table_stops_working_once_the_ttl_has_passed(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.key_cache_ttl_secs = 1).await;
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 200);
     app.db
         .exec_script(&format!(
@@ -69,9 +74,9 @@ async fn a_key_expired_in_the_table_stops_working_once_the_ttl_has_passed() {
     assert_eq!(app.get(&read_ticket_1(GLOBAL_KEY)).await.status, 401);
 }
 
-#[tokio::test]
-async fn a_refused_key_is_not_remembered_so_a_new_key_works_at_once() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 300).await;
+per_generation!(a_refused_key_is_not_remembered_so_a_new_key_works_at_once: fixtures);
+async fn a_refused_key_is_not_remembered_so_a_new_key_works_at_once(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.key_cache_ttl_secs = 300).await;
     assert_eq!(
         app.get(&read_ticket_1("newkey0123456789")).await.status,
         401
@@ -94,9 +99,9 @@ async fn a_refused_key_is_not_remembered_so_a_new_key_works_at_once() {
     );
 }
 
-#[tokio::test]
-async fn a_cached_key_keeps_its_client_scope() {
-    let app = spawn_app_with(|s| s.key_cache_ttl_secs = 300).await;
+per_generation!(a_cached_key_keeps_its_client_scope: fixtures);
+async fn a_cached_key_keeps_its_client_scope(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.key_cache_ttl_secs = 300).await;
     let first = app.get(&format!("{READ}?api_key={ACME_KEY}")).await;
     let second = app.get(&format!("{READ}?api_key={ACME_KEY}")).await;
     assert_eq!(first.body, second.body);
@@ -112,9 +117,9 @@ async fn a_cached_key_keeps_its_client_scope() {
 
 // ---- the pool ----
 
-#[tokio::test]
-async fn the_pool_reuses_a_returned_connection() {
-    let db = TestDb::seeded().await;
+per_generation!(the_pool_reuses_a_returned_connection: fixtures);
+async fn the_pool_reuses_a_returned_connection(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     let pool = replyd::db::build_pool(mysql_async::Opts::from_url(&db.url).unwrap(), 4);
     let mut ids = Vec::new();
     for _ in 0..3 {
@@ -136,14 +141,14 @@ async fn the_pool_reuses_a_returned_connection() {
     pool.disconnect().await.unwrap();
 }
 
+per_generation!(startup_leaves_the_pool_to_the_http_workers: fixtures);
 /// mysql_async starts a pool's recycler (which takes back every returned
 /// connection) on the runtime of the pool's first `get_conn`. Startup must
 /// leave the pool alone, so that this is an HTTP worker and not the main
 /// thread (a cross-thread wake-up per request; BENCHMARKS.md).
-#[tokio::test]
-async fn startup_leaves_the_pool_to_the_http_workers() {
+async fn startup_leaves_the_pool_to_the_http_workers(generation: Generation) {
     use std::sync::atomic::Ordering;
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(generation).await;
     let settings = test_settings(&db);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let thread = on_own_runtime(move || async move {
@@ -207,9 +212,11 @@ async fn without_itflows_index(db: &TestDb) {
         .await;
 }
 
-#[tokio::test]
-async fn doctor_reports_the_missing_index_applies_it_only_when_asked_then_is_content() {
-    let db = TestDb::seeded().await;
+per_generation!(doctor_reports_the_missing_index_applies_it_only_when_asked_then_is_content);
+async fn doctor_reports_the_missing_index_applies_it_only_when_asked_then_is_content(
+    generation: Generation,
+) {
+    let db = TestDb::seeded(generation).await;
     without_itflows_index(&db).await;
     let before = index_count(&db).await;
 
@@ -241,9 +248,9 @@ async fn doctor_reports_the_missing_index_applies_it_only_when_asked_then_is_con
     assert_eq!(index_count(&db).await, before + 1);
 }
 
-#[tokio::test]
-async fn doctor_accepts_itflow_2_6_3s_own_unnamed_index() {
-    let db = TestDb::seeded().await;
+per_generation!(doctor_accepts_itflow_2_6_3s_own_unnamed_index);
+async fn doctor_accepts_itflow_2_6_3s_own_unnamed_index(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     // What ITFlow's 2.6.3 migration runs.
     db.exec_script(
         "ALTER TABLE ticket_replies ADD INDEX (ticket_reply_ticket_id, ticket_reply_archived_at)",
@@ -313,9 +320,9 @@ async fn plan_for_replies(db: &TestDb, filter: ReplyFilter) -> (String, Option<S
     )
 }
 
-#[tokio::test]
-async fn explain_read_queries_use_an_index_once_the_doctor_added_it() {
-    let db = TestDb::seeded().await;
+per_generation!(explain_read_queries_use_an_index_once_the_doctor_added_it);
+async fn explain_read_queries_use_an_index_once_the_doctor_added_it(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     without_itflows_index(&db).await;
     // Enough replies, over many tickets, that a scan would be the costly plan.
     db.exec_script(

@@ -1,4 +1,7 @@
 //! GET read.php: filters, order, scope, paging, row shape and escaping.
+//!
+//! Every test runs on every generation: the rows, their columns and the
+//! key's scope all come from the schema.
 
 use crate::helpers::*;
 use replyd::messages::Message;
@@ -143,25 +146,25 @@ fn none() -> String {
     )
 }
 
-#[tokio::test]
-async fn lists_a_tickets_replies_newest_first_without_archived() {
-    let app = spawn_app().await;
+per_generation!(lists_a_tickets_replies_newest_first_without_archived);
+async fn lists_a_tickets_replies_newest_first_without_archived(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1"))
         .await
         .assert(200, &ok(&[r6(), r3(), r2(), r1()]));
 }
 
-#[tokio::test]
-async fn one_reply_by_reply_id_with_php_json_escaping() {
-    let app = spawn_app().await;
+per_generation!(one_reply_by_reply_id_with_php_json_escaping);
+async fn one_reply_by_reply_id_with_php_json_escaping(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=6"))
         .await
         .assert(200, &ok(&[r6()]));
 }
 
-#[tokio::test]
-async fn reply_id_wins_over_ticket_id_and_zero_is_present() {
-    let app = spawn_app().await;
+per_generation!(reply_id_wins_over_ticket_id_and_zero_is_present);
+async fn reply_id_wins_over_ticket_id_and_zero_is_present(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!(
         "{READ}?api_key={GLOBAL_KEY}&reply_id=4&ticket_id=1"
     ))
@@ -180,17 +183,17 @@ async fn reply_id_wins_over_ticket_id_and_zero_is_present() {
     .assert(200, &none());
 }
 
-#[tokio::test]
-async fn without_filters_lists_everything_in_scope_newest_first() {
-    let app = spawn_app().await;
+per_generation!(without_filters_lists_everything_in_scope_newest_first);
+async fn without_filters_lists_everything_in_scope_newest_first(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}"))
         .await
         .assert(200, &ok(&[r7(), r6(), r4(), r3(), r2(), r1()]));
 }
 
-#[tokio::test]
-async fn archived_replies_only_with_include_archived() {
-    let app = spawn_app().await;
+per_generation!(archived_replies_only_with_include_archived);
+async fn archived_replies_only_with_include_archived(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=5"))
         .await
         .assert(200, &none());
@@ -201,9 +204,9 @@ async fn archived_replies_only_with_include_archived() {
     .assert(200, &ok(&[r6(), r5(), r3(), r2(), r1()]));
 }
 
-#[tokio::test]
-async fn a_client_key_sees_only_its_clients_replies() {
-    let app = spawn_app().await;
+per_generation!(a_client_key_sees_only_its_clients_replies);
+async fn a_client_key_sees_only_its_clients_replies(generation: Generation) {
+    let app = spawn_app(generation).await;
     if app.db.user_keys {
         // A user allowed only Acme still sees tickets without a client
         // (ITFlow's clientScopeSql keeps client 0), but never Globex's, and
@@ -236,9 +239,9 @@ async fn a_client_key_sees_only_its_clients_replies() {
         .assert(200, &ok(&[r6(), r3(), r2(), r1()]));
 }
 
-#[tokio::test]
-async fn a_global_key_narrows_with_client_id() {
-    let app = spawn_app().await;
+per_generation!(a_global_key_narrows_with_client_id);
+async fn a_global_key_narrows_with_client_id(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&client_id=2"))
         .await
         .assert(200, &ok(&[r4()]));
@@ -247,9 +250,9 @@ async fn a_global_key_narrows_with_client_id() {
         .assert(200, &ok(&[r7(), r6(), r4(), r3(), r2(), r1()]));
 }
 
-#[tokio::test]
-async fn limit_and_offset_page_and_are_clamped() {
-    let app = spawn_app_with(|s| s.max_page_size = 3).await;
+per_generation!(limit_and_offset_page_and_are_clamped);
+async fn limit_and_offset_page_and_are_clamped(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.max_page_size = 3).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&limit=2&offset=1"))
         .await
         .assert(200, &ok(&[r6(), r4()]));
@@ -266,9 +269,9 @@ async fn limit_and_offset_page_and_are_clamped() {
         .assert(200, &none());
 }
 
-#[tokio::test]
-async fn negative_limit_or_offset_is_refused() {
-    let app = spawn_app().await;
+per_generation!(negative_limit_or_offset_is_refused);
+async fn negative_limit_or_offset_is_refused(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.get(&format!("{READ}?api_key={GLOBAL_KEY}&limit=-1"))
         .await
         .assert(
@@ -283,9 +286,9 @@ async fn negative_limit_or_offset_is_refused() {
         );
 }
 
-#[tokio::test]
-async fn query_parameters_use_php_parsing() {
-    let app = spawn_app().await;
+per_generation!(query_parameters_use_php_parsing);
+async fn query_parameters_use_php_parsing(generation: Generation) {
+    let app = spawn_app(generation).await;
     // Repeated keys: the last wins; intval() leniency on ids.
     app.get(&format!(
         "{READ}?api_key={GLOBAL_KEY}&ticket_id=1&ticket_id=2"
@@ -297,9 +300,9 @@ async fn query_parameters_use_php_parsing() {
         .assert(200, &ok(&[r6()]));
 }
 
-#[tokio::test]
-async fn columns_added_by_later_itflow_versions_are_returned_too() {
-    let app = spawn_app().await;
+per_generation!(columns_added_by_later_itflow_versions_are_returned_too);
+async fn columns_added_by_later_itflow_versions_are_returned_too(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.db
         .exec_script(
             "ALTER TABLE ticket_replies ADD COLUMN ticket_reply_extra DECIMAL(5,2) DEFAULT 1.50",
@@ -316,9 +319,9 @@ async fn columns_added_by_later_itflow_versions_are_returned_too() {
     assert_eq!(a.body, ok(&[expected]));
 }
 
-#[tokio::test]
-async fn values_are_strings_as_mariadb_formats_them() {
-    let app = spawn_app().await;
+per_generation!(values_are_strings_as_mariadb_formats_them);
+async fn values_are_strings_as_mariadb_formats_them(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.db
         .exec_script(
             "UPDATE ticket_replies SET ticket_reply_time_worked = '838:59:59', \
@@ -336,9 +339,9 @@ async fn values_are_strings_as_mariadb_formats_them() {
     assert_eq!(v["count"], 1);
 }
 
-#[tokio::test]
-async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
-    let app = spawn_app().await;
+per_generation!(later_column_types_read_as_mariadbs_text_protocol_sends_them);
+async fn later_column_types_read_as_mariadbs_text_protocol_sends_them(generation: Generation) {
+    let app = spawn_app(generation).await;
     app.db
         .exec_script(
             "ALTER TABLE ticket_replies \
@@ -376,9 +379,11 @@ async fn later_column_types_read_as_mariadbs_text_protocol_sends_them() {
     }
 }
 
-#[tokio::test]
-async fn an_answer_past_max_answer_bytes_is_refused_and_smaller_ones_are_unchanged() {
-    let app = spawn_app_with(|s| s.max_answer_bytes = 100_000).await;
+per_generation!(an_answer_past_max_answer_bytes_is_refused_and_smaller_ones_are_unchanged);
+async fn an_answer_past_max_answer_bytes_is_refused_and_smaller_ones_are_unchanged(
+    generation: Generation,
+) {
+    let app = spawn_app_with(generation, |s| s.max_answer_bytes = 100_000).await;
     // Three replies of 40 KB on ticket 1: 120 KB of answer.
     app.db
         .exec_script(

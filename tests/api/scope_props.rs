@@ -8,6 +8,10 @@
 //! rows (keys, users, roles, client lists, tickets, replies), not from
 //! replyd's code. One replyd and one database serve every case; the
 //! expectations are computed from the database as it is before each case.
+//!
+//! Runs on the two fixtures, the scope rules of each key generation;
+//! heavy, so not on ITFlow's dumps (read.rs, create.rs, user_keys.rs and the
+//! compatibility cases check scope there).
 
 use crate::helpers::*;
 use proptest::prelude::*;
@@ -565,10 +569,10 @@ async fn run_case(
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_a_key_reads_and_writes_is_exactly_what_the_scope_rules_allow() {
+per_generation!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] what_a_key_reads_and_writes_is_exactly_what_the_scope_rules_allow: fixtures);
+async fn what_a_key_reads_and_writes_is_exactly_what_the_scope_rules_allow(generation: Generation) {
     let started = std::time::Instant::now();
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(generation).await;
     db.exec_script(if db.user_keys {
         EXTRA_USER_KEYS
     } else {

@@ -1,5 +1,8 @@
 //! Graceful shutdown of the real binary: SIGTERM during a burst of
 //! create.php calls.
+//!
+//! Runs on the two fixtures (the rows a create writes differ by key
+//! generation).
 
 use crate::helpers::*;
 use crate::process::{Replyd, Signal};
@@ -129,9 +132,9 @@ async fn assert_nothing_half_written(db: &TestDb) {
     assert_eq!(db.count("notifications").await, expected);
 }
 
-#[tokio::test]
-async fn sigterm_during_a_burst_finishes_in_flight_calls_and_loses_none() {
-    let db = TestDb::seeded().await;
+per_generation!(sigterm_during_a_burst_finishes_in_flight_calls_and_loses_none: fixtures);
+async fn sigterm_during_a_burst_finishes_in_flight_calls_and_loses_none(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     let mut replyd = Replyd::start(&db.url, &[("REPLYD_SHUTDOWN_TIMEOUT_SECS", "20")]).await;
 
     // Calls that will be in flight when SIGTERM comes: waiting for ticket
@@ -242,9 +245,9 @@ async fn sigterm_during_a_burst_finishes_in_flight_calls_and_loses_none() {
     assert!(log.contains("database pool closed"), "{log}");
 }
 
-#[tokio::test]
-async fn the_shutdown_timeout_bounds_how_long_in_flight_calls_may_take() {
-    let db = TestDb::seeded().await;
+per_generation!(the_shutdown_timeout_bounds_how_long_in_flight_calls_may_take: fixtures);
+async fn the_shutdown_timeout_bounds_how_long_in_flight_calls_may_take(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     let mut replyd = Replyd::start(
         &db.url,
         &[

@@ -1,6 +1,9 @@
 //! Clients that send slowly or not at all cannot hold replyd: a body that
 //! stops arriving is answered 408 within `body_timeout_ms`, and connections
 //! past `max_connections` wait in the backlog instead of being served.
+//!
+//! Nothing here depends on the schema: on the first-generation fixture
+//! only.
 
 use crate::helpers::*;
 use std::time::{Duration, Instant};
@@ -32,7 +35,7 @@ async fn read_to_close(s: &mut TcpStream, limit: Duration) -> String {
 
 #[tokio::test]
 async fn a_body_that_stops_arriving_gets_a_json_408_and_the_connection_closes() {
-    let app = spawn_app_with(|s| s.body_timeout_ms = 500).await;
+    let app = spawn_app_with(Generation::ClientKeys, |s| s.body_timeout_ms = 500).await;
     let started = Instant::now();
     let mut s = stalled_post(app.port).await;
     let answer = read_to_close(&mut s, Duration::from_secs(10)).await;
@@ -61,7 +64,7 @@ async fn a_body_that_stops_arriving_gets_a_json_408_and_the_connection_closes() 
 
 #[tokio::test]
 async fn many_stalled_bodies_are_all_answered_in_time() {
-    let app = spawn_app_with(|s| s.body_timeout_ms = 500).await;
+    let app = spawn_app_with(Generation::ClientKeys, |s| s.body_timeout_ms = 500).await;
     let started = Instant::now();
     let mut clients = Vec::new();
     for _ in 0..100 {
@@ -83,7 +86,7 @@ async fn many_stalled_bodies_are_all_answered_in_time() {
 
 #[tokio::test]
 async fn connections_past_the_cap_wait_until_one_closes() {
-    let app = spawn_app_with(|s| {
+    let app = spawn_app_with(Generation::ClientKeys, |s| {
         s.workers = 1;
         s.max_connections = 2;
         s.body_timeout_ms = 60_000;

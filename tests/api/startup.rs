@@ -1,5 +1,11 @@
 //! Startup checks, `replyd --check`, and configuration sources, run as the
 //! real binary where the contract is the command line.
+//!
+//! What startup and `--check` find depends on the schema: those tests run on
+//! every generation (`--check`'s report of 2.6.7's version and optional
+//! parts on ITFlow's 2.6.7 dump); the user-key check without roles on the
+//! fixtures; where the configuration comes from, on the first-generation
+//! fixture only (nothing there depends on the schema).
 
 use crate::helpers::*;
 use mysql_async::Opts;
@@ -13,9 +19,9 @@ async fn build_error(db: &TestDb) -> String {
     }
 }
 
-#[tokio::test]
-async fn refuses_to_start_without_a_needed_column() {
-    let db = TestDb::seeded().await;
+per_generation!(refuses_to_start_without_a_needed_column);
+async fn refuses_to_start_without_a_needed_column(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     db.exec_script("ALTER TABLE tickets DROP COLUMN ticket_first_response_at; DROP TABLE tasks")
         .await;
     let err = build_error(&db).await;
@@ -27,10 +33,10 @@ async fn refuses_to_start_without_a_needed_column() {
     );
 }
 
-#[tokio::test]
-async fn refuses_user_tied_keys_without_roles() {
+per_generation!(refuses_user_tied_keys_without_roles: fixtures);
+async fn refuses_user_tied_keys_without_roles(generation: Generation) {
     let db = TestDb::empty().await;
-    db.exec_script(&schema_sql()).await;
+    db.exec_script(&generation.schema_sql()).await;
     db.exec_script(
         "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS api_key_user_id int(11) NOT NULL DEFAULT 0; \
          ALTER TABLE api_keys DROP COLUMN IF EXISTS api_key_client_id; \
@@ -42,15 +48,10 @@ async fn refuses_user_tied_keys_without_roles() {
     assert!(err.contains("table user_roles"), "{err}");
 }
 
-#[tokio::test]
-async fn check_reads_the_real_2_6_7_dump_when_present() {
-    let dump = repo_path("../shared/itflow-schema/user-keys-2.6.7.sql");
-    let Ok(sql) = std::fs::read_to_string(&dump) else {
-        eprintln!("skipped: {} not present", dump.display());
-        return;
-    };
+per_generation!(check_reads_the_real_2_6_7_dump: [dump_2_6_7]);
+async fn check_reads_the_real_2_6_7_dump(generation: Generation) {
     let db = TestDb::empty().await;
-    db.exec_script(&sql).await;
+    db.exec_script(&generation.schema_sql()).await;
     db.exec_script(
         "INSERT INTO settings (company_id, config_current_database_version) VALUES (1, '2.6.7')",
     )
@@ -93,9 +94,9 @@ fn run(cmd: &mut Command) -> Run {
     }
 }
 
-#[tokio::test]
-async fn check_reports_version_and_generation() {
-    let db = TestDb::seeded().await;
+per_generation!(check_reports_version_and_generation);
+async fn check_reports_version_and_generation(generation: Generation) {
+    let db = TestDb::seeded(generation).await;
     let r = run(replyd().arg("--check").env("REPLYD_DATABASE_URL", &db.url));
     assert!(r.ok, "{}", r.stderr);
     let keys = if db.user_keys {
@@ -163,7 +164,7 @@ async fn check_fails_with_one_sentence_naming_the_fix() {
 
 #[tokio::test]
 async fn reads_the_database_from_itflows_config_php() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(Generation::ClientKeys).await;
     let opts = Opts::from_url(&db.url).unwrap();
     let root = std::env::temp_dir().join(format!("replyd-itflow-{}", db.name));
     std::fs::create_dir_all(&root).unwrap();
@@ -191,7 +192,7 @@ async fn reads_the_database_from_itflows_config_php() {
 
 #[tokio::test]
 async fn the_config_file_is_read_and_the_environment_wins() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(Generation::ClientKeys).await;
     let file = std::env::temp_dir().join(format!("replyd-{}.toml", db.name));
     std::fs::write(
         &file,

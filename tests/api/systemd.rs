@@ -1,4 +1,7 @@
 //! deploy/replyd.service, and the binary's side of the systemd protocol.
+//!
+//! Nothing here depends on the schema: on the first-generation fixture
+//! only.
 
 use crate::helpers::*;
 use crate::process::Replyd;
@@ -136,7 +139,7 @@ fn wait_for(socket: &UnixDatagram, want: &str, limit: Duration) -> Vec<String> {
 
 #[tokio::test]
 async fn replyd_tells_systemd_ready_watchdog_and_stopping() {
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(Generation::ClientKeys).await;
     let path = std::env::temp_dir().join(format!("replyd-notify.{}.sock", db.name));
     let socket = UnixDatagram::bind(&path).unwrap();
     let notify = path.to_str().unwrap().to_string();
@@ -169,7 +172,7 @@ async fn replyd_tells_systemd_ready_watchdog_and_stopping() {
 async fn without_systemd_nothing_is_sent() {
     // NOTIFY_SOCKET unset (Replyd::start removes the caller's): replyd runs
     // and stops as usual.
-    let db = TestDb::seeded().await;
+    let db = TestDb::seeded(Generation::ClientKeys).await;
     let mut replyd = Replyd::start(&db.url, &[("WATCHDOG_USEC", "200000")]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(replyd.stop(Duration::from_secs(30)).await.success());

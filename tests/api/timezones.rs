@@ -5,8 +5,9 @@
 //!
 //! `tickets.ticket_updated_at` is `ON UPDATE current_timestamp()`: an
 //! `UPDATE tickets` that does not set it restamps it in the server's zone.
-//! Runs on either generation; where the schema has the SLA machinery, the
-//! ticket is on an SLA with a running clock, so every SLA statement runs.
+//! Runs on every generation (the timestamp columns come from the schema);
+//! where the schema has the SLA machinery, the ticket is on an SLA with a
+//! running clock, so every SLA statement runs.
 
 use crate::helpers::*;
 use jiff::tz::TimeZone;
@@ -107,8 +108,8 @@ async fn assert_written_in_company_zone(
     }
 }
 
-async fn app_in_company_zone() -> (TestApp, TimeZone) {
-    let app = spawn_app().await;
+async fn app_in_company_zone(generation: Generation) -> (TestApp, TimeZone) {
+    let app = spawn_app(generation).await;
     let zone = company_zone(&app.db).await;
     let mut setup = format!(
         "UPDATE settings SET config_timezone = '{zone}'; \
@@ -136,9 +137,9 @@ async fn app_in_company_zone() -> (TestApp, TimeZone) {
     (app, TimeZone::get(zone).unwrap())
 }
 
-#[tokio::test]
-async fn legacy_creates_write_the_company_time_everywhere() {
-    let (app, tz) = app_in_company_zone().await;
+per_generation!(legacy_creates_write_the_company_time_everywhere);
+async fn legacy_creates_write_the_company_time_everywhere(generation: Generation) {
+    let (app, tz) = app_in_company_zone(generation).await;
     // The first public reply (first response, its verdict), then a resolve
     // (resolved_at, the resolution verdict, the clock stopped).
     assert_written_in_company_zone(
@@ -159,9 +160,9 @@ async fn legacy_creates_write_the_company_time_everywhere() {
     assert_written_in_company_zone(&app, &tz, 1, app.create("ticket_id=1&status=2")).await;
 }
 
-#[tokio::test]
-async fn itflow_creates_write_the_company_time_everywhere() {
-    let (app, tz) = app_in_company_zone().await;
+per_generation!(itflow_creates_write_the_company_time_everywhere);
+async fn itflow_creates_write_the_company_time_everywhere(generation: Generation) {
+    let (app, tz) = app_in_company_zone(generation).await;
     let body = serde_json::json!({
         "api_key": GLOBAL_KEY,
         "ticket_id": 2,

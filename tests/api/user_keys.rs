@@ -1,8 +1,9 @@
 //! Databases with user-tied keys (ITFlow 2.4.7+): the key's user, role and
 //! client lists (api/v1/enforce_api_rbac.php), and the rows ITFlow 2.6.7
 //! keeps right on every reply and status change (ticket_history, SLA
-//! verdicts, the sla_history clock). Run on the `fixture-user-keys` schema
-//! and on ITFlow's 2.6.7 dump; on first-generation schemas they return early.
+//! verdicts, the sla_history clock). They apply to user-key schemas only
+//! and ask for them: each runs on the user-key fixture and on ITFlow's
+//! 2.6.7 dump (`[user_keys, dump_2_6_7]`).
 
 use crate::helpers::*;
 use jiff::civil::DateTime;
@@ -17,15 +18,11 @@ const NO_PERMISSION: &str = r#"{"success":"False","message":"The user linked to 
 const USER_INVALID: &str = r#"{"success":"False","message":"The user linked to this API key is inactive, archived, or invalid."}"#;
 const NOT_TIED: &str = r#"{"success":"False","message":"This API key is not tied to a user and is no longer valid. Please recreate it."}"#;
 
-/// A replyd on a user-key database, or None (with a note) on other schemas.
-async fn user_key_app() -> Option<TestApp> {
-    let app = spawn_app().await;
-    if app.db.user_keys {
-        Some(app)
-    } else {
-        eprintln!("not run: the schema under test has first-generation keys");
-        None
-    }
+/// A replyd on a user-key database of `generation`.
+async fn user_key_app(generation: Generation) -> TestApp {
+    let app = spawn_app(generation).await;
+    assert!(app.db.user_keys, "a schema with user-tied keys");
+    app
 }
 
 fn s(v: &str) -> Option<String> {
@@ -41,11 +38,9 @@ async fn post(app: &TestApp, key: &str, form: &str) -> Answer {
         .await
 }
 
-#[tokio::test]
-async fn an_accountant_may_read_but_not_create() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(an_accountant_may_read_but_not_create: [user_keys, dump_2_6_7]);
+async fn an_accountant_may_read_but_not_create(generation: Generation) {
+    let app = user_key_app(generation).await;
     let a = app
         .get(&format!("{READ}?api_key={ACCOUNTANT_KEY}&reply_id=1"))
         .await;
@@ -62,11 +57,9 @@ async fn an_accountant_may_read_but_not_create() {
     assert_eq!(app.db.count("logs").await, 0);
 }
 
-#[tokio::test]
-async fn a_role_without_support_access_may_not_read() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(a_role_without_support_access_may_not_read: [user_keys, dump_2_6_7]);
+async fn a_role_without_support_access_may_not_read(generation: Generation) {
+    let app = user_key_app(generation).await;
     app.db
         .exec_script("DELETE FROM user_role_permissions WHERE user_role_id = 1 AND module_id = 2")
         .await;
@@ -75,11 +68,9 @@ async fn a_role_without_support_access_may_not_read() {
         .assert(403, NO_PERMISSION);
 }
 
-#[tokio::test]
-async fn archived_inactive_and_non_agent_users_and_untied_keys_are_refused() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(archived_inactive_and_non_agent_users_and_untied_keys_are_refused: [user_keys, dump_2_6_7]);
+async fn archived_inactive_and_non_agent_users_and_untied_keys_are_refused(generation: Generation) {
+    let app = user_key_app(generation).await;
     for key in [
         "archivedkey012345",
         "inactivekey012345",
@@ -110,11 +101,9 @@ async fn archived_inactive_and_non_agent_users_and_untied_keys_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn a_technician_writes_as_themself() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(a_technician_writes_as_themself: [user_keys, dump_2_6_7]);
+async fn a_technician_writes_as_themself(generation: Generation) {
+    let app = user_key_app(generation).await;
     post(&app, TECH_KEY, "ticket_id=1&ticket_reply=On+it")
         .await
         .assert(200, &created(8));
@@ -152,11 +141,9 @@ async fn a_technician_writes_as_themself() {
     assert_eq!(read["data"][0]["ticket_reply_by_name"], "Tess Tech");
 }
 
-#[tokio::test]
-async fn a_deny_list_always_wins() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(a_deny_list_always_wins: [user_keys, dump_2_6_7]);
+async fn a_deny_list_always_wins(generation: Generation) {
+    let app = user_key_app(generation).await;
     let all = app.get(&format!("{READ}?api_key={DENY_KEY}")).await.json();
     let ids: Vec<&str> = all["data"]
         .as_array()
@@ -181,11 +168,9 @@ async fn a_deny_list_always_wins() {
         .assert(200, &created(8));
 }
 
-#[tokio::test]
-async fn admins_ignore_client_lists() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(admins_ignore_client_lists: [user_keys, dump_2_6_7]);
+async fn admins_ignore_client_lists(generation: Generation) {
+    let app = user_key_app(generation).await;
     app.db
         .exec_script("INSERT INTO user_client_permissions (user_id, client_id, permission_type) VALUES (1, 2, 'deny')")
         .await;
@@ -195,11 +180,9 @@ async fn admins_ignore_client_lists() {
     assert_eq!(a.json()["count"], 1);
 }
 
-#[tokio::test]
-async fn status_changes_write_ticket_history_only_when_the_status_changes() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(status_changes_write_ticket_history_only_when_the_status_changes: [user_keys, dump_2_6_7]);
+async fn status_changes_write_ticket_history_only_when_the_status_changes(generation: Generation) {
+    let app = user_key_app(generation).await;
     post(&app, GLOBAL_KEY, "ticket_id=1&status=2&ticket_reply=same")
         .await
         .assert(200, &created(8));
@@ -225,8 +208,8 @@ const TZ: &str = "UTC";
 
 /// Business hours Mon–Fri 09:00–17:00 (UTC), SLA 1 = 60 min response, 480
 /// min resolution, ticket 1 on it with a running clock since it was raised.
-async fn sla_app() -> Option<TestApp> {
-    let app = user_key_app().await?;
+async fn sla_app(generation: Generation) -> TestApp {
+    let app = user_key_app(generation).await;
     app.db
         .exec_script(
             "UPDATE settings SET config_timezone = 'UTC', config_business_days = '1,2,3,4,5', \
@@ -237,7 +220,7 @@ async fn sla_app() -> Option<TestApp> {
              INSERT INTO sla_history (sla_history_started_at, sla_history_ticket_id) VALUES ('2026-11-20 08:00:00', 1)",
         )
         .await;
-    Some(app)
+    app
 }
 
 fn calendar() -> BusinessCalendar {
@@ -248,9 +231,9 @@ fn parse(v: Option<String>) -> DateTime {
     v.unwrap().parse().unwrap()
 }
 
-#[tokio::test]
-async fn resolving_before_the_due_date_meets_the_sla_and_stops_the_clock() {
-    let Some(app) = sla_app().await else { return };
+per_generation!(resolving_before_the_due_date_meets_the_sla_and_stops_the_clock: [user_keys, dump_2_6_7]);
+async fn resolving_before_the_due_date_meets_the_sla_and_stops_the_clock(generation: Generation) {
+    let app = sla_app(generation).await;
     app.db.exec_script("UPDATE tickets SET ticket_resolution_due_at = '2099-01-01 00:00:00' WHERE ticket_id = 1").await;
     post(&app, GLOBAL_KEY, "ticket_id=1&status=4&ticket_reply=Fixed")
         .await
@@ -305,9 +288,9 @@ async fn resolving_before_the_due_date_meets_the_sla_and_stops_the_clock() {
     );
 }
 
-#[tokio::test]
-async fn resolving_after_the_due_date_misses_the_sla() {
-    let Some(app) = sla_app().await else { return };
+per_generation!(resolving_after_the_due_date_misses_the_sla: [user_keys, dump_2_6_7]);
+async fn resolving_after_the_due_date_misses_the_sla(generation: Generation) {
+    let app = sla_app(generation).await;
     app.db.exec_script("UPDATE tickets SET ticket_resolution_due_at = '2000-01-01 00:00:00' WHERE ticket_id = 1").await;
     post(&app, GLOBAL_KEY, "ticket_id=1&status=4")
         .await
@@ -326,9 +309,9 @@ async fn resolving_after_the_due_date_misses_the_sla() {
     );
 }
 
-#[tokio::test]
-async fn the_first_public_reply_judges_the_response_sla() {
-    let Some(app) = sla_app().await else { return };
+per_generation!(the_first_public_reply_judges_the_response_sla: [user_keys, dump_2_6_7]);
+async fn the_first_public_reply_judges_the_response_sla(generation: Generation) {
+    let app = sla_app(generation).await;
     app.db
         .exec_script(
             "UPDATE tickets SET ticket_response_due_at = '2099-01-01 00:00:00' WHERE ticket_id = 1; \
@@ -373,9 +356,11 @@ async fn the_first_public_reply_judges_the_response_sla() {
     );
 }
 
-#[tokio::test]
-async fn a_pausing_status_stops_the_clock_and_resuming_rebases_the_due_date() {
-    let Some(app) = sla_app().await else { return };
+per_generation!(a_pausing_status_stops_the_clock_and_resuming_rebases_the_due_date: [user_keys, dump_2_6_7]);
+async fn a_pausing_status_stops_the_clock_and_resuming_rebases_the_due_date(
+    generation: Generation,
+) {
+    let app = sla_app(generation).await;
     let tz = TimeZone::get(TZ).unwrap();
     // Pause: On Hold pauses the resolution clock.
     post(&app, GLOBAL_KEY, "ticket_id=1&status=3")
@@ -434,9 +419,9 @@ async fn a_pausing_status_stops_the_clock_and_resuming_rebases_the_due_date() {
     );
 }
 
-#[tokio::test]
-async fn tickets_without_an_sla_keep_no_clock() {
-    let Some(app) = sla_app().await else { return };
+per_generation!(tickets_without_an_sla_keep_no_clock: [user_keys, dump_2_6_7]);
+async fn tickets_without_an_sla_keep_no_clock(generation: Generation) {
+    let app = sla_app(generation).await;
     post(&app, GLOBAL_KEY, "ticket_id=5&status=3")
         .await
         .assert(200, &created(0));
@@ -457,11 +442,9 @@ async fn tickets_without_an_sla_keep_no_clock() {
     );
 }
 
-#[tokio::test]
-async fn a_restricted_user_may_reply_on_tickets_without_a_client() {
-    let Some(app) = user_key_app().await else {
-        return;
-    };
+per_generation!(a_restricted_user_may_reply_on_tickets_without_a_client: [user_keys, dump_2_6_7]);
+async fn a_restricted_user_may_reply_on_tickets_without_a_client(generation: Generation) {
+    let app = user_key_app(generation).await;
     // The agent UI skips the client check for client 0 (agent/post/ticket.php).
     post(&app, ACME_KEY, "ticket_id=5&ticket_reply=Tooling+fixed")
         .await
