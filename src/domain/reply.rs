@@ -166,11 +166,8 @@ impl NewReply {
             return Err(Message::NothingToDo.refusal());
         }
         let reply_type = ReplyType::from_param(p.field("public_reply_type"))?;
-        let time_worked = TimeWorked::from_params(
-            p.field("hours"),
-            p.field("minutes"),
-            p.field("seconds"),
-        )?;
+        let time_worked =
+            TimeWorked::from_params(p.field("hours"), p.field("minutes"), p.field("seconds"))?;
         Ok(NewReply {
             ticket_id,
             client_id: p.int_field("client_id").unwrap_or(0),
