@@ -65,33 +65,74 @@ pub enum Message {
     CommitFailed,
 }
 
-impl fmt::Display for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Message {
+    /// The text of a message that carries no value.
+    fn fixed(&self) -> Option<&'static str> {
+        use Message::*;
+        Some(match self {
+            KeyMissing => "Authentication failed. API key is missing.",
+            KeyInvalid => "Authentication failed. API key is invalid or has expired.",
+            KeyNotTiedToUser => {
+                "This API key is not tied to a user and is no longer valid. Please recreate it."
+            }
+            KeyUserInvalid => "The user linked to this API key is inactive, archived, or invalid.",
+            NoPermission => {
+                "The user linked to this API key does not have permission for this action."
+            }
+            NoAccessToTargetClient => {
+                "The user linked to this API key does not have access to the target client for this write."
+            }
+            BodyNotUtf8 => "Request body is not valid UTF-8 text; send a JSON object or a form.",
+            BodyNotObject => "Request body must be a JSON object of parameters.",
+            NoRoute => "No such endpoint.",
+            NoResource => {
+                "No resource (for this client and company) with the specified parameter(s)."
+            }
+            ItflowCreateFailed => {
+                "Auth success but insert query failed, ensure ALL required variables are provided (and aren't duplicates where applicable) and database schema is up-to-date. Turn on error logging and look for 'undefined index'."
+            }
+            TicketIdRequired => "ticket_id is required.",
+            NothingToDo => {
+                "Nothing to do: send ticket_reply (the reply text), status (a ticket status id), or both."
+            }
+            PublicReplyWithEmail => {
+                "public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email."
+            }
+            PublicReplyType => "public_reply_type must be 0 (internal reply) or 1 (public reply).",
+            TimeWorkedRange => {
+                "hours, minutes and seconds must be whole numbers: hours 0 to 838, minutes and seconds 0 to 59."
+            }
+            TicketNotFound => {
+                "No ticket with the specified ticket_id (for this client and company)."
+            }
+            TicketClosed => "This ticket is closed: it takes no more replies or status changes.",
+            ResolveWithOpenTasks => {
+                "status 4 (Resolved) is not available while the ticket has tasks that are not completed."
+            }
+            AnswerFile => {
+                "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
+            }
+            MetricsForbidden => {
+                "Metrics are served only to the addresses in replyd's metrics_allow setting."
+            }
+            DatabaseUnavailable => "The database is unavailable; try again shortly.",
+            DatabaseFailed => "Internal error while talking to the database; nothing was written.",
+            CommitFailed => {
+                "The database failed while committing; check before retrying, the write may or may not have been saved."
+            }
+            _ => return None,
+        })
+    }
+
+    /// The text of a message that carries a value.
+    fn fmt_with_value(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Message::*;
         match self {
-            KeyMissing => f.write_str("Authentication failed. API key is missing."),
-            KeyInvalid => f.write_str("Authentication failed. API key is invalid or has expired."),
-            KeyNotTiedToUser => f.write_str(
-                "This API key is not tied to a user and is no longer valid. Please recreate it.",
-            ),
-            KeyUserInvalid => {
-                f.write_str("The user linked to this API key is inactive, archived, or invalid.")
-            }
-            NoPermission => f.write_str(
-                "The user linked to this API key does not have permission for this action.",
-            ),
-            NoAccessToTargetClient => f.write_str(
-                "The user linked to this API key does not have access to the target client for this write.",
-            ),
             WrongMethod(method) => write!(f, "Can only send {method} requests to this endpoint."),
-            BodyNotUtf8 => f.write_str(
-                "Request body is not valid UTF-8 text; send a JSON object or a form.",
-            ),
             BodyNotJson(e) => write!(
                 f,
                 "Request body is not valid JSON ({e}); send a JSON object or a form."
             ),
-            BodyNotObject => f.write_str("Request body must be a JSON object of parameters."),
             ParameterNotScalar(name) => write!(
                 f,
                 "Parameter {name} must be a string or a number, not an array or object."
@@ -102,59 +143,28 @@ impl fmt::Display for Message {
                 "Request body is larger than the {limit} bytes this server accepts."
             ),
             BodyTimeout(ms) => write!(f, "The request body did not arrive within {ms} ms."),
-            NoRoute => f.write_str("No such endpoint."),
-            NoResource => f.write_str(
-                "No resource (for this client and company) with the specified parameter(s).",
-            ),
-            ItflowCreateFailed => f.write_str(
-                "Auth success but insert query failed, ensure ALL required variables are provided (and aren't duplicates where applicable) and database schema is up-to-date. Turn on error logging and look for 'undefined index'.",
-            ),
-            TicketIdRequired => f.write_str("ticket_id is required."),
-            NothingToDo => f.write_str(
-                "Nothing to do: send ticket_reply (the reply text), status (a ticket status id), or both.",
-            ),
             StatusNotAnId(s) => write!(f, "status must be a ticket status id, not {s}."),
-            PublicReplyWithEmail => f.write_str(
-                "public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email.",
-            ),
-            PublicReplyType => f.write_str(
-                "public_reply_type must be 0 (internal reply) or 1 (public reply).",
-            ),
-            TimeWorkedRange => f.write_str(
-                "hours, minutes and seconds must be whole numbers: hours 0 to 838, minutes and seconds 0 to 59.",
-            ),
             NegativePaging(name, v) => write!(f, "{name} must be 0 or more, not {v}."),
-            TicketNotFound => f.write_str(
-                "No ticket with the specified ticket_id (for this client and company).",
-            ),
-            TicketClosed => f.write_str(
-                "This ticket is closed: it takes no more replies or status changes.",
-            ),
             StatusNotSettable(s) => write!(
                 f,
                 "status {s} cannot be set: send the id of an active ticket status other than 1 (New) and 5 (Closed)."
-            ),
-            ResolveWithOpenTasks => f.write_str(
-                "status 4 (Resolved) is not available while the ticket has tasks that are not completed.",
             ),
             AnswerTooLarge(limit) => write!(
                 f,
                 "The answer would be larger than the {limit} bytes this server sends in one answer; ask for fewer replies with limit and offset."
             ),
-            AnswerFile => f.write_str(
-                "The answer could not be prepared; try again, or ask for fewer replies with limit and offset.",
-            ),
-            MetricsForbidden => f.write_str(
-                "Metrics are served only to the addresses in replyd's metrics_allow setting.",
-            ),
             NotReady(reason) => write!(f, "Not ready: {reason}"),
-            DatabaseUnavailable => f.write_str("The database is unavailable; try again shortly."),
-            DatabaseFailed => f.write_str(
-                "Internal error while talking to the database; nothing was written.",
-            ),
-            CommitFailed => f.write_str(
-                "The database failed while committing; check before retrying, the write may or may not have been saved.",
-            ),
+            // Every other message is fixed().
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fixed() {
+            Some(text) => f.write_str(text),
+            None => self.fmt_with_value(f),
         }
     }
 }
@@ -164,5 +174,55 @@ impl Message {
     /// convention, nothing written.
     pub fn refusal(self) -> crate::error::ApiError {
         crate::error::ApiError::Refused(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message::*;
+
+    #[test]
+    fn every_message_has_a_text() {
+        let all = [
+            KeyMissing,
+            KeyInvalid,
+            KeyNotTiedToUser,
+            KeyUserInvalid,
+            NoPermission,
+            NoAccessToTargetClient,
+            WrongMethod("GET"),
+            BodyNotUtf8,
+            BodyNotJson("x".into()),
+            BodyNotObject,
+            ParameterNotScalar("x".into()),
+            BodyUnreadable("x".into()),
+            BodyTooLarge(1),
+            BodyTimeout(1),
+            NoRoute,
+            NoResource,
+            ItflowCreateFailed,
+            TicketIdRequired,
+            NothingToDo,
+            StatusNotAnId(-1),
+            PublicReplyWithEmail,
+            PublicReplyType,
+            TimeWorkedRange,
+            NegativePaging("limit", -1),
+            TicketNotFound,
+            TicketClosed,
+            StatusNotSettable(9),
+            ResolveWithOpenTasks,
+            AnswerTooLarge(1),
+            AnswerFile,
+            MetricsForbidden,
+            NotReady("x".into()),
+            DatabaseUnavailable,
+            DatabaseFailed,
+            CommitFailed,
+        ];
+        for message in all {
+            let text = message.to_string();
+            assert!(text.len() > 8, "{message:?}: {text:?}");
+        }
     }
 }

@@ -13,34 +13,7 @@ pub async fn write(
     meta: &RequestMeta,
 ) -> Result<u64, mysql_async::Error> {
     update_ticket(q, plan).await?;
-    let mut opened: Vec<u64> = Vec::new();
-    for op in &plan.sla_history {
-        match op {
-            SlaOp::Open { started } => {
-                q.exec_drop(
-                    "INSERT INTO sla_history (sla_history_started_at, sla_history_ticket_id) VALUES (?, ?)",
-                    (started, plan.ticket_id),
-                )
-                .await?;
-                opened.push(q.last_insert_id().unwrap_or(0));
-            }
-            SlaOp::Close {
-                interval,
-                ended,
-                minutes,
-            } => {
-                let id = match *interval {
-                    IntervalRef::Existing(id) => id,
-                    IntervalRef::Opened(n) => opened.get(n).copied().unwrap_or(0) as i64,
-                };
-                q.exec_drop(
-                    "UPDATE sla_history SET sla_history_ended_at = ?, sla_history_minutes = ? WHERE sla_history_id = ?",
-                    (ended, minutes, id),
-                )
-                .await?;
-            }
-        }
-    }
+    sla_history(q, plan).await?;
     let mut insert_id = 0;
     if let Some(reply) = &plan.reply {
         q.exec_drop(
@@ -82,6 +55,7 @@ pub async fn write(
         .await?;
     }
     for log in &plan.logs {
+        let ids = (plan.log_client_id, plan.log_user_id, log.entity_id);
         insert_log(
             q,
             log.log_type,
@@ -89,10 +63,50 @@ pub async fn write(
             &log.description,
             meta,
             &plan.now,
-            (plan.log_client_id, plan.log_user_id, log.entity_id),
+            ids,
         )
         .await?;
     }
+    queue_mails(q, plan).await?;
+    Ok(insert_id)
+}
+
+/// The plan's `sla_history` intervals, opened and closed in order (an
+/// interval opened by this plan is closed by the id its INSERT got).
+async fn sla_history(q: &mut Transaction<'_>, plan: &WritePlan) -> Result<(), mysql_async::Error> {
+    let mut opened: Vec<u64> = Vec::new();
+    for op in &plan.sla_history {
+        match op {
+            SlaOp::Open { started } => {
+                q.exec_drop(
+                    "INSERT INTO sla_history (sla_history_started_at, sla_history_ticket_id) VALUES (?, ?)",
+                    (started, plan.ticket_id),
+                )
+                .await?;
+                opened.push(q.last_insert_id().unwrap_or(0));
+            }
+            SlaOp::Close {
+                interval,
+                ended,
+                minutes,
+            } => {
+                let id = match *interval {
+                    IntervalRef::Existing(id) => id,
+                    IntervalRef::Opened(n) => opened.get(n).copied().unwrap_or(0) as i64,
+                };
+                q.exec_drop(
+                    "UPDATE sla_history SET sla_history_ended_at = ?, sla_history_minutes = ? WHERE sla_history_id = ?",
+                    (ended, minutes, id),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The plan's emails, for ITFlow's mail cron to send.
+async fn queue_mails(q: &mut Transaction<'_>, plan: &WritePlan) -> Result<(), mysql_async::Error> {
     for mail in &plan.mails {
         q.exec_drop(
             "INSERT INTO email_queue (email_recipient, email_recipient_name, email_from, email_from_name, \
@@ -110,7 +124,7 @@ pub async fn write(
         )
         .await?;
     }
-    Ok(insert_id)
+    Ok(())
 }
 
 /// One `UPDATE tickets` with every column the plan sets, and

@@ -169,6 +169,47 @@ impl Actor {
     }
 }
 
+/// The names a create's log, history and notification texts use, escaped
+/// as ITFlow escapes them.
+#[derive(Debug, Clone)]
+pub struct Texts {
+    pub actor: Actor,
+    /// The key's name, as `htmlspecialchars` leaves it.
+    pub key: String,
+    /// `TCK-12`: the ticket's prefix and number.
+    pub number: String,
+    pub subject: String,
+}
+
+impl Texts {
+    pub fn new(snap: &crate::domain::snapshot::Snapshot, ctx: &WriteContext<'_>) -> Texts {
+        let ticket = &snap.ticket;
+        Texts {
+            actor: Actor::of(
+                ctx.principal,
+                ctx.legacy_author,
+                snap.author_name.as_deref(),
+            ),
+            key: crate::php::html_special_chars(ctx.principal.key_name()),
+            number: format!("{}{}", sanitize_input(&ticket.prefix), ticket.number),
+            subject: sanitize_input(&ticket.subject),
+        }
+    }
+}
+
+impl WritePlan {
+    /// An empty plan for the ticket of `snap`, written by `actor`.
+    pub fn for_ticket(snap: &crate::domain::snapshot::Snapshot, actor: &Actor) -> WritePlan {
+        WritePlan {
+            ticket_id: snap.ticket.id,
+            now: crate::domain::sla_clock::sql_datetime(snap.now),
+            log_client_id: snap.ticket.client_id,
+            log_user_id: actor.user_id,
+            ..WritePlan::default()
+        }
+    }
+}
+
 /// What every planner needs besides the snapshot and the request.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteContext<'a> {
@@ -178,4 +219,65 @@ pub struct WriteContext<'a> {
     pub flavour: crate::domain::Flavour,
     /// ITFlow's base URL, for the portal link in emails.
     pub base_url: &'a str,
+}
+
+/// A one-line account of a plan, for the planners' table tests.
+#[cfg(test)]
+pub(crate) fn summary(plan: &WritePlan) -> String {
+    let t = &plan.ticket;
+    let mut parts = Vec::new();
+    if t.writes() {
+        let mut cols = vec!["updated_at".to_string()];
+        if let Some(s) = t.status {
+            cols.push(format!("status={s}"));
+        }
+        match &t.resolved_at {
+            Some(Some(_)) => cols.push("resolved_at".into()),
+            Some(None) => cols.push("resolved_at=NULL".into()),
+            None => {}
+        }
+        if t.first_response_at.is_some() {
+            cols.push("first_response_at".into());
+        }
+        if let Some(met) = t.response_sla_met {
+            cols.push(format!("response_met={met:?}"));
+        }
+        if let Some(met) = t.resolution_sla_met {
+            cols.push(format!("resolution_met={met:?}"));
+        }
+        if let Some(due) = &t.resolution_due_at {
+            cols.push(format!("due={due}"));
+        }
+        parts.push(format!("ticket[{}]", cols.join(" ")));
+    }
+    for op in &plan.sla_history {
+        parts.push(match op {
+            SlaOp::Open { started } => format!("sla+[{started}]"),
+            SlaOp::Close {
+                interval, minutes, ..
+            } => format!("sla-[{interval:?} {minutes}min]"),
+        });
+    }
+    if let Some(r) = &plan.reply {
+        parts.push(format!(
+            "reply[{} {} by {}]",
+            r.reply_type, r.time_worked, r.by
+        ));
+    }
+    for n in &plan.notifications {
+        parts.push(format!("note[user {}]", n.user_id));
+    }
+    for h in &plan.history {
+        parts.push(format!("history[{h}]"));
+    }
+    for l in &plan.logs {
+        parts.push(format!(
+            "log[{}/{}: {}]",
+            l.log_type, l.action, l.description
+        ));
+    }
+    for m in &plan.mails {
+        parts.push(format!("mail[{}]", m.recipient));
+    }
+    parts.join(" ")
 }

@@ -6,13 +6,13 @@
 //! A pure function: the locked snapshot and the request in, a write plan
 //! or a refusal out.
 
-use crate::domain::plan::{Actor, LogRow, MailRow, ReplyRow, WriteContext, WritePlan};
+use crate::domain::plan::{LogRow, MailRow, ReplyRow, Texts, WriteContext, WritePlan};
 use crate::domain::reply::STATUS_RESOLVED;
-use crate::domain::sla_clock::{SlaClock, sql_datetime};
+use crate::domain::sla_clock::SlaClock;
 use crate::domain::snapshot::{MailSnapshot, Snapshot};
 use crate::error::ApiError;
 use crate::messages::Message;
-use crate::php::{format_phone_number, html_special_chars, is_valid_email, sanitize_input};
+use crate::php::{format_phone_number, is_valid_email, sanitize_input};
 
 /// The request as ticket_reply_model.php reads it (already defaulted).
 #[derive(Debug, Clone)]
@@ -79,102 +79,34 @@ pub fn plan(
     if r.status != 0 && snap.requested_status.is_none() {
         return Err(failure());
     }
-
-    let now = sql_datetime(snap.now);
-    let actor = Actor::of(
-        ctx.principal,
-        ctx.legacy_author,
-        snap.author_name.as_deref(),
-    );
-    let key = html_special_chars(ctx.principal.key_name());
-    let number = format!("{}{}", sanitize_input(&ticket.prefix), ticket.number);
-    let subject = sanitize_input(&ticket.subject);
-    let mut plan = WritePlan {
-        ticket_id: ticket.id,
-        now: now.clone(),
-        log_client_id: ticket.client_id,
-        log_user_id: actor.user_id,
-        ..WritePlan::default()
-    };
+    let texts = Texts::new(snap, ctx);
+    let mut plan = WritePlan::for_ticket(snap, &texts.actor);
     let mut clock = snap
         .sla
         .as_ref()
         .map(|sla| SlaClock::new(sla, ticket.first_response_set, snap.now, &snap.tz));
-
     // Internal notes don't count as a response.
     if r.is_public() && !ticket.first_response_set {
         match &mut clock {
             Some(clock) => clock.set_first_response(&mut plan),
-            None => plan.ticket.first_response_at = Some(now.clone()),
+            None => plan.ticket.first_response_at = Some(plan.now.clone()),
         }
     }
     plan.reply = Some(ReplyRow {
         text: r.text.clone(),
         reply_type: r.reply_type,
         time_worked: r.time_worked.clone(),
-        by: actor.user_id,
+        by: texts.actor.user_id,
     });
-
-    if let Some(requested) = snap.requested_status.as_ref().filter(|_| r.status != 0) {
-        let changed = r.status != ticket.status;
-        let name = sanitize_input(requested.name.as_deref().unwrap_or("Unknown"));
-        // The status UPDATE moves ticket_updated_at only when the row
-        // changes (ON UPDATE current_timestamp()).
-        if changed {
-            plan.ticket.status = Some(r.status);
-            if let Some(clock) = &mut clock {
-                clock.status_changed(requested.pauses_sla);
-            }
-        }
-        if changed && r.status != STATUS_RESOLVED && ctx.flavour.has_ticket_history() {
-            plan.history
-                .push(format!("Status set to {name} via the API ({key})"));
-        }
-        // replyd also runs the clock on every status change (ITFlow's API
-        // only does when resolving), so a pausing status pauses it.
-        if let (true, Some(clock)) = (changed, &mut clock) {
-            clock.sync(&mut plan);
-        }
-        if r.status == STATUS_RESOLVED && ticket.status != STATUS_RESOLVED {
-            // Stamped only when not resolved already.
-            if !ticket.resolved {
-                plan.ticket.resolved_at = Some(Some(now.clone()));
-                if let Some(clock) = &mut clock {
-                    clock.resolved_at_changed(Some(snap.now));
-                }
-            }
-            if let Some(clock) = &mut clock {
-                clock.set_resolution_sla_met(&mut plan);
-            }
-            if ctx.flavour.has_ticket_history() {
-                plan.history.push(format!("Resolved via the API ({key})"));
-            }
-            plan.logs.push(LogRow::new(
-                "Ticket",
-                "Resolved",
-                format!("Resolved ticket {number} via API ({key})"),
-                ticket.id,
-            ));
-        }
+    if r.status != 0 {
+        status_change(&mut plan, &mut clock, snap, r, &texts, ctx);
     }
-    plan.logs.push(LogRow::new(
-        "Ticket",
-        "Reply",
-        format!(
-            "Added a {} reply to ticket {number} - {subject} via API ({key})",
-            r.reply_type
-        ),
-        ticket.id,
-    ));
-    plan.logs.push(LogRow::new(
-        "API",
-        "Success",
-        format!(
-            "Added a {} reply to ticket {number} via API ({key})",
-            r.reply_type
-        ),
-        0,
-    ));
+    let (kind, key, number, subject) = (r.reply_type, &texts.key, &texts.number, &texts.subject);
+    let text = format!("Added a {kind} reply to ticket {number} - {subject} via API ({key})");
+    plan.logs
+        .push(LogRow::new("Ticket", "Reply", text, ticket.id));
+    let text = format!("Added a {kind} reply to ticket {number} via API ({key})");
+    plan.logs.push(LogRow::new("API", "Success", text, 0));
     if let (true, Some(mail)) = (r.is_public(), &snap.mail) {
         // The status the ticket has after this write.
         let status_name = if r.status != 0 {
@@ -182,9 +114,63 @@ pub fn plan(
         } else {
             snap.current_status_name.clone()
         };
-        plan.mails = mails(mail, r, &number, &subject, status_name, ctx.base_url);
+        plan.mails = mails(mail, r, &texts, status_name, ctx.base_url);
     }
     Ok(plan)
+}
+
+/// create.php's status change: the status (its UPDATE moves
+/// `ticket_updated_at` only when the row changes), its history, the clock,
+/// and on resolving the stamp, verdict, history and log.
+fn status_change(
+    plan: &mut WritePlan,
+    clock: &mut Option<SlaClock>,
+    snap: &Snapshot,
+    r: &ItflowReply,
+    texts: &Texts,
+    ctx: &WriteContext<'_>,
+) {
+    let Some(requested) = &snap.requested_status else {
+        return;
+    };
+    let ticket = &snap.ticket;
+    let key = &texts.key;
+    let changed = r.status != ticket.status;
+    if changed {
+        plan.ticket.status = Some(r.status);
+        if let Some(clock) = clock {
+            clock.status_changed(requested.pauses_sla);
+        }
+    }
+    if changed && r.status != STATUS_RESOLVED && ctx.flavour.has_ticket_history() {
+        let name = sanitize_input(requested.name.as_deref().unwrap_or("Unknown"));
+        plan.history
+            .push(format!("Status set to {name} via the API ({key})"));
+    }
+    // replyd also runs the clock on every status change (ITFlow's API only
+    // does when resolving), so a pausing status pauses it.
+    if let (true, Some(clock)) = (changed, clock.as_mut()) {
+        clock.sync(plan);
+    }
+    if r.status != STATUS_RESOLVED || ticket.status == STATUS_RESOLVED {
+        return;
+    }
+    // Stamped only when not resolved already.
+    if !ticket.resolved {
+        plan.ticket.resolved_at = Some(Some(plan.now.clone()));
+        if let Some(clock) = clock {
+            clock.resolved_at_changed(Some(snap.now));
+        }
+    }
+    if let Some(clock) = clock {
+        clock.set_resolution_sla_met(plan);
+    }
+    if ctx.flavour.has_ticket_history() {
+        plan.history.push(format!("Resolved via the API ({key})"));
+    }
+    let text = format!("Resolved ticket {} via API ({key})", texts.number);
+    plan.logs
+        .push(LogRow::new("Ticket", "Resolved", text, ticket.id));
 }
 
 /// The public-reply email ITFlow queues (api/v1/ticket_replies/create.php,
@@ -193,11 +179,11 @@ pub fn plan(
 fn mails(
     m: &MailSnapshot,
     r: &ItflowReply,
-    number: &str,
-    subject: &str,
+    texts: &Texts,
     status_name: Option<String>,
     base_url: &str,
 ) -> Vec<MailRow> {
+    let (number, subject) = (&texts.number, &texts.subject);
     if m.provider.as_deref().unwrap_or("").is_empty() {
         return Vec::new();
     }
@@ -239,4 +225,192 @@ fn mails(
         }
     }
     mails
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::plan::summary;
+    use crate::domain::principal::KeyUser;
+    use crate::domain::sla::add_business_minutes;
+    use crate::domain::sla_clock::sql_datetime;
+    use crate::domain::snapshot::Interval;
+    use crate::domain::snapshot::TicketRow;
+    use crate::domain::snapshot::samples::{open_ticket, sla, status};
+    use crate::domain::{ClientScope, Flavour, Principal};
+
+    fn tess_key() -> Principal {
+        Principal::UserKey {
+            key_id: 3,
+            key_name: "Tess key".into(),
+            user: KeyUser {
+                user_id: 2,
+                name: "Tess Tech".into(),
+                is_admin: true,
+                support_level: 3,
+                scope: ClientScope::AllClients,
+            },
+        }
+    }
+
+    fn request(text: &str, reply_type: &'static str, status: i64) -> ItflowReply {
+        ItflowReply {
+            ticket_id: 1,
+            client_id: 0,
+            text: text.into(),
+            reply_type,
+            time_worked: "00:00:00".into(),
+            status,
+        }
+    }
+
+    fn run(snap: Option<Snapshot>, r: &ItflowReply) -> Result<String, String> {
+        let principal = tess_key();
+        let ctx = WriteContext {
+            principal: &principal,
+            legacy_author: 0,
+            flavour: Flavour::new(true, true, true, true),
+            base_url: "help.example.com",
+        };
+        let snap = snap.map(|mut s| {
+            if r.status != 0 && r.status <= 5 {
+                s.requested_status = Some(status(r.status));
+            }
+            s
+        });
+        plan(snap.as_ref(), r, &ctx)
+            .map(|p| summary(&p))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn refusals_are_itflows_one_message() {
+        let failed = Err(Message::ItflowCreateFailed.to_string());
+        let cases: Vec<(&str, Option<Snapshot>, ItflowReply)> = vec![
+            (
+                "no reply text",
+                Some(open_ticket()),
+                request("", "Internal", 0),
+            ),
+            (
+                "a reply of \"0\"",
+                Some(open_ticket()),
+                request("0", "Internal", 0),
+            ),
+            (
+                "no ticket_id",
+                Some(open_ticket()),
+                ItflowReply {
+                    ticket_id: 0,
+                    ..request("x", "Internal", 0)
+                },
+            ),
+            (
+                "over 838 hours",
+                Some(open_ticket()),
+                ItflowReply {
+                    time_worked: "839:00:00".into(),
+                    ..request("x", "Internal", 0)
+                },
+            ),
+            ("no such ticket", None, request("x", "Internal", 0)),
+            (
+                "client_id of another client",
+                Some(open_ticket()),
+                ItflowReply {
+                    client_id: 2,
+                    ..request("x", "Internal", 0)
+                },
+            ),
+            (
+                "a status without a row",
+                Some(open_ticket()),
+                request("x", "Internal", 9),
+            ),
+        ];
+        for (name, snap, r) in cases {
+            assert_eq!(run(snap, &r), failed, "{name}");
+        }
+    }
+
+    #[test]
+    fn plans() {
+        let logs = |kind: &str| {
+            format!(
+                "log[Ticket/Reply: Added a {kind} reply to ticket TCK-1 - Printer via API (Tess key)] \
+                 log[API/Success: Added a {kind} reply to ticket TCK-1 via API (Tess key)]"
+            )
+        };
+        let mail = MailSnapshot {
+            provider: Some("smtp".into()),
+            from_email: Some("help@example.com".into()),
+            contact_email: Some("carla@acme.example".into()),
+            watchers: vec![
+                (Some("Wes".into()), "wes@acme.example".into()),
+                (None, "not an address".into()),
+            ],
+            ..MailSnapshot::default()
+        };
+        let with_mail = Snapshot {
+            mail: Some(mail),
+            ..open_ticket()
+        };
+        // On hold (the clock paused after 30 minutes), then resolved: the
+        // clock resumes for the status change and stops again at once.
+        let mut paused = sla();
+        paused.status_pauses = true;
+        paused.intervals = vec![Interval {
+            id: 7,
+            started: Some("2026-11-20 09:00:00".parse().unwrap()),
+            ended: Some("2026-11-20 09:30:00".parse().unwrap()),
+            minutes: Some(30),
+        }];
+        let due = sql_datetime(add_business_minutes(
+            open_ticket().now,
+            450,
+            &paused.calendar,
+            &jiff::tz::TimeZone::UTC,
+        ));
+        let on_hold = Snapshot {
+            ticket: TicketRow {
+                status: 3,
+                ..open_ticket().ticket
+            },
+            sla: Some(paused),
+            ..open_ticket()
+        };
+        let cases: Vec<(&str, Snapshot, ItflowReply, String)> = vec![
+            (
+                "an internal note leaves the ticket row alone",
+                open_ticket(),
+                request("x", "Internal", 0),
+                format!("reply[Internal 00:00:00 by 2] {}", logs("Internal")),
+            ),
+            (
+                "a public reply: first response, email to the contact and each valid watcher",
+                with_mail,
+                request("x", "Public", 0),
+                format!(
+                    "ticket[updated_at first_response_at] reply[Public 00:00:00 by 2] {} \
+                     mail[carla@acme.example] mail[wes@acme.example]",
+                    logs("Public")
+                ),
+            ),
+            (
+                "resolving a paused ticket opens and closes an interval",
+                on_hold,
+                request("x", "Internal", 4),
+                format!(
+                    "ticket[updated_at status=4 resolved_at resolution_met=Some(1) due={due}] \
+                     sla+[2026-11-20 10:00:00] sla-[Opened(0) 0min] reply[Internal 00:00:00 by 2] \
+                     history[Resolved via the API (Tess key)] \
+                     log[Ticket/Resolved: Resolved ticket TCK-1 via API (Tess key)] {}",
+                    logs("Internal")
+                ),
+            ),
+        ];
+        for (name, snap, r, expected) in cases {
+            assert_eq!(run(Some(snap), &r), Ok(expected), "{name}");
+        }
+    }
 }

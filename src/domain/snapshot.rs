@@ -107,3 +107,76 @@ pub struct MailSnapshot {
     /// `(watcher_name, watcher_email)`, in id order.
     pub watchers: Vec<(Option<String>, String)>,
 }
+
+/// Snapshots for the planners' unit tests.
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::*;
+
+    /// Ticket TCK-1 "Printer" of client 1, Open (2), opened by user 1 and
+    /// assigned to user 2, at 2026-11-20 10:00 UTC, no SLA, no mail.
+    pub fn open_ticket() -> Snapshot {
+        Snapshot {
+            ticket: TicketRow {
+                id: 1,
+                prefix: "TCK-".into(),
+                number: 1,
+                subject: "Printer".into(),
+                status: 2,
+                client_id: 1,
+                created_by: 1,
+                assigned_to: 2,
+                contact_id: 1,
+                ..TicketRow::default()
+            },
+            author_name: None,
+            requested_status: None,
+            current_status_name: Some("Open".into()),
+            open_tasks: 0,
+            now: "2026-11-20 10:00:00".parse().unwrap(),
+            tz: TimeZone::UTC,
+            sla: None,
+            mail: None,
+        }
+    }
+
+    /// The `ticket_statuses` row of `id` in a fresh ITFlow.
+    pub fn status(id: i64) -> StatusRow {
+        let name = ["", "New", "Open", "On Hold", "Resolved", "Closed"][id as usize];
+        StatusRow {
+            active: true,
+            name: Some(name.into()),
+            pauses_sla: id == 3,
+        }
+    }
+
+    /// An SLA of 480 minutes, due 2026-11-21 09:00, every day a business day
+    /// 09:00–17:00, a clock running since 09:00.
+    pub fn sla() -> SlaSnapshot {
+        let t = |s: &str| Some(s.parse().unwrap());
+        SlaSnapshot {
+            calendar: BusinessCalendar::from_settings(
+                "1,2,3,4,5,6,7",
+                Some("09:00:00"),
+                Some("17:00:00"),
+            ),
+            sla_id: 1,
+            resolution_minutes: 480,
+            created_at: t("2026-11-20 09:00:00"),
+            resolved_at: None,
+            closed_at: None,
+            archived: false,
+            response_due_at: t("2026-11-20 10:00:00"),
+            resolution_due_at: t("2026-11-21 09:00:00"),
+            resolution_sla_met: None,
+            alert_stage: 0,
+            status_pauses: false,
+            intervals: vec![Interval {
+                id: 7,
+                started: t("2026-11-20 09:00:00"),
+                ended: None,
+                minutes: None,
+            }],
+        }
+    }
+}
