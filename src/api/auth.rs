@@ -1,6 +1,10 @@
-//! The steps every endpoint takes before its own work: read the body,
-//! authenticate, check the method (ITFlow api/v1/validate_api_key.php, then
-//! require_get_method.php / require_post_method.php).
+//! Typed authorisation: a handler takes `Authorized<A>` for its action `A`
+//! (in the manner of meilisearch's `GuardedData`), and gets the request's
+//! parameters, the authenticated principal and the audit metadata only
+//! when the key may take that action. The steps keep ITFlow's order: read
+//! the body, check the key (api/v1/validate_api_key.php), check the role
+//! (api/v1/enforce_api_rbac.php), then the method
+//! (require_get_method.php / require_post_method.php).
 
 use crate::api::meta::RequestMeta;
 use crate::api::params::{Dialect, Params};
@@ -11,38 +15,130 @@ use crate::error::{ApiError, Message};
 use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
 use crate::state::AppState;
-use actix_web::{HttpRequest, http::Method, web};
+use actix_web::{FromRequest, HttpRequest, dev, http::Method, web};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 
-/// An authenticated request allowed to proceed.
-pub struct Authenticated {
+/// `permissions.module_support` levels (ITFlow's roles): 1 may read, 2 may
+/// modify.
+pub const SUPPORT_READ: i64 = 1;
+pub const SUPPORT_MODIFY: i64 = 2;
+
+/// An action an API key may be allowed to take.
+pub trait Action {
+    /// How the endpoint reads its parameters.
+    const DIALECT: Dialect;
+    /// The one method the endpoint takes.
+    const METHOD: Method;
+    /// The `module_support` level a user-tied key's role needs.
+    const SUPPORT_LEVEL: i64;
+}
+
+/// `GET /api/v1/tickets/replies/read.php`.
+pub struct ReadReplies;
+/// `POST /api/v1/tickets/replies/create.php`.
+pub struct CreateReply;
+/// ITFlow's `GET /api/v1/ticket_replies/read.php`.
+pub struct ReadTicketReplies;
+/// ITFlow's `POST /api/v1/ticket_replies/create.php`.
+pub struct CreateTicketReply;
+
+impl Action for ReadReplies {
+    const DIALECT: Dialect = Dialect::Replies;
+    const METHOD: Method = Method::GET;
+    const SUPPORT_LEVEL: i64 = SUPPORT_READ;
+}
+
+impl Action for CreateReply {
+    const DIALECT: Dialect = Dialect::Replies;
+    const METHOD: Method = Method::POST;
+    const SUPPORT_LEVEL: i64 = SUPPORT_MODIFY;
+}
+
+impl Action for ReadTicketReplies {
+    const DIALECT: Dialect = Dialect::TicketReplies;
+    const METHOD: Method = Method::GET;
+    const SUPPORT_LEVEL: i64 = SUPPORT_READ;
+}
+
+impl Action for CreateTicketReply {
+    const DIALECT: Dialect = Dialect::TicketReplies;
+    const METHOD: Method = Method::POST;
+    const SUPPORT_LEVEL: i64 = SUPPORT_MODIFY;
+}
+
+/// A request whose key may take action `A`.
+pub struct Authorized<A> {
     pub params: Params,
     pub principal: Principal,
     pub meta: RequestMeta,
+    action: PhantomData<A>,
 }
 
-/// Read the body, authenticate, enforce the role's `module_support` level
-/// (`required_level`: 1 to read, 2 to create), then check the method.
-/// `dialect` says how the parameters are read (see `params.rs`).
-pub async fn authenticate(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    dialect: Dialect,
-    method: Method,
-    required_level: i64,
-) -> Result<Authenticated, ApiError> {
+impl<A: Action + 'static> FromRequest for Authorized<A> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload);
+        Box::pin(async move {
+            let payload = payload
+                .await
+                .map_err(|e| ApiError::BadRequest(Message::BodyUnreadable(e.to_string())))?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .expect("the app has its state")
+                .clone();
+            let body = read_body(payload, &state).await?;
+            let params = Params::parse_for(A::DIALECT, req.query_string(), &body)?;
+            let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+            let principal = check_key(&params, &meta, &state).await?;
+            // For the access log: the key's name, never its secret.
+            record_key_name(&req, principal.key_name());
+            if principal.support_level() < A::SUPPORT_LEVEL {
+                state.metrics.auth_failed(AuthFailure::Refused);
+                return Err(ApiError::Forbidden(Message::NoPermission));
+            }
+            if req.method() != A::METHOD {
+                return Err(ApiError::WrongMethod(if A::METHOD == Method::GET {
+                    "GET"
+                } else {
+                    "POST"
+                }));
+            }
+            Ok(Authorized {
+                params,
+                principal,
+                meta,
+                action: PhantomData,
+            })
+        })
+    }
+}
+
+/// The whole body, at most `max_body_bytes`, arriving within
+/// `body_timeout_ms` (actix-web's own timeout covers only the head: a body
+/// that stops arriving would hold the connection forever).
+async fn read_body(payload: web::Payload, state: &AppState) -> Result<web::Bytes, ApiError> {
     let limit = state.settings.max_body_bytes;
-    // actix-web's own timeout covers only the head: a body that stops
-    // arriving would hold the connection forever.
     let deadline = state.settings.body_timeout();
-    let body = tokio::time::timeout(deadline, payload.to_bytes_limited(limit))
+    tokio::time::timeout(deadline, payload.to_bytes_limited(limit))
         .await
         .map_err(|_| ApiError::BodyTimeout(deadline.as_millis()))?
         .map_err(|_| ApiError::BodyTooLarge(limit))?
-        .map_err(|e| ApiError::BadRequest(Message::BodyUnreadable(e.to_string())))?;
-    let params = Params::parse_for(dialect, req.query_string(), &body)?;
-    let meta = RequestMeta::from_request(req, &state.settings.trusted_proxies);
+        .map_err(|e| ApiError::BadRequest(Message::BodyUnreadable(e.to_string())))
+}
 
+/// validate_api_key.php and the key half of enforce_api_rbac.php: the
+/// key's principal, or the 401/403 (a failed attempt logged as ITFlow
+/// logs it).
+async fn check_key(
+    params: &Params,
+    meta: &RequestMeta,
+    state: &AppState,
+) -> Result<Principal, ApiError> {
     // PHP: missing only when neither $_GET nor $_POST has it; an empty key
     // is looked up (and fails, with a log row) like any other.
     let Some(secret) = params.api_key() else {
@@ -54,42 +150,20 @@ pub async fn authenticate(
         .as_ref()
         .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
     let limit = state.settings.db_timeout();
-    let principal = match db::within(
-        limit,
-        state.keys.find_key(&state.pool, &state.schema, secret),
-    )
-    .await?
-    {
-        KeyLookup::Found(p) => p,
+    let lookup = state.keys.find_key(&state.pool, &state.schema, secret);
+    match db::within(limit, lookup).await? {
+        KeyLookup::Found(p) => Ok(p),
         KeyLookup::Forbidden(message) => {
             state.metrics.auth_failed(AuthFailure::Refused);
-            return Err(ApiError::Forbidden(message));
+            Err(ApiError::Forbidden(message))
         }
         KeyLookup::Unknown => {
             state.metrics.auth_failed(AuthFailure::Invalid);
             // PHP ignores a failed log insert; the answer stays a 401.
-            if let Err(e) = db::within(limit, db::keys::log_failed_key(&state.pool, &meta)).await {
+            if let Err(e) = db::within(limit, db::keys::log_failed_key(&state.pool, meta)).await {
                 log::error!("writing the failed-key log row: {e}");
             }
-            return Err(ApiError::KeyInvalid);
+            Err(ApiError::KeyInvalid)
         }
-    };
-    // For the access log: the key's name, never its secret.
-    record_key_name(req, principal.key_name());
-    if principal.support_level() < required_level {
-        state.metrics.auth_failed(AuthFailure::Refused);
-        return Err(ApiError::Forbidden(Message::NoPermission));
     }
-    if req.method() != method {
-        return Err(ApiError::WrongMethod(if method == Method::GET {
-            "GET"
-        } else {
-            "POST"
-        }));
-    }
-    Ok(Authenticated {
-        params,
-        principal,
-        meta,
-    })
 }

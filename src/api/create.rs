@@ -1,21 +1,18 @@
 //! POST /api/v1/tickets/replies/create.php
 
-use crate::api::auth::authenticate;
-use crate::api::params::Dialect;
+use crate::api::auth::{Authorized, CreateReply};
 use crate::db::create::{CreateRequest, create};
 use crate::domain::NewReply;
 use crate::error::ApiError;
 use crate::php::to_json_bytes;
 use crate::state::AppState;
-use actix_web::{HttpRequest, HttpResponse, http::Method, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 pub async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
+    auth: Authorized<CreateReply>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Dialect::Replies, Method::POST, 2).await?;
     let new_reply = NewReply::parse(&auth.params)?;
     // Bounded twice by db_timeout_ms: the work (past it the transaction is
     // dropped uncommitted, a 503) and the COMMIT (past it the outcome is

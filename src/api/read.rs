@@ -1,7 +1,6 @@
 //! GET /api/v1/tickets/replies/read.php
 
-use crate::api::auth::authenticate;
-use crate::api::params::Dialect;
+use crate::api::auth::{Authorized, ReadReplies};
 use crate::db::{
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
     text::{TextBuf, write_json_value},
@@ -11,7 +10,7 @@ use crate::php::json::write_json_str;
 use crate::state::AppState;
 use actix_web::body::SizedStream;
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, http::Method, web};
+use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 use futures_util::future::ready;
 use futures_util::stream;
@@ -20,11 +19,9 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 pub async fn handle(
-    req: HttpRequest,
-    payload: web::Payload,
+    auth: Authorized<ReadReplies>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&req, payload, &state, Dialect::Replies, Method::GET, 1).await?;
     let p = &auth.params;
     let page = |name: &'static str, default: i64| -> Result<u64, ApiError> {
         let v = p.query_first_int(name).unwrap_or(default);

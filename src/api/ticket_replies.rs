@@ -2,8 +2,8 @@
 //! answers, served on every database version replyd supports:
 //! `GET /api/v1/ticket_replies/read.php`, `POST /api/v1/ticket_replies/create.php`.
 
-use crate::api::auth::authenticate;
-use crate::api::params::{Dialect, PhpValue};
+use crate::api::auth::{Authorized, CreateTicketReply, ReadTicketReplies};
+use crate::api::params::PhpValue;
 use crate::api::read::answer;
 use crate::db::create::CreateRequest;
 use crate::db::replies::{ReadDialect, ReadRequest, ReplyFilter};
@@ -12,7 +12,7 @@ use crate::domain::plan_itflow::ItflowReply;
 use crate::error::{ApiError, Message};
 use crate::php::sanitize_input;
 use crate::state::AppState;
-use actix_web::{HttpRequest, HttpResponse, http::Method, web};
+use actix_web::{HttpResponse, web};
 
 /// `ucfirst(strtolower($v))`, kept only when it is one of `allowed`.
 fn reply_type(v: &str, allowed: &[&'static str]) -> Option<&'static str> {
@@ -27,19 +27,9 @@ fn reply_type(v: &str, allowed: &[&'static str]) -> Option<&'static str> {
 /// only; `limit` and `offset` from `$_GET`, else the JSON body
 /// (validate_api_key.php).
 pub async fn read(
-    req: HttpRequest,
-    payload: web::Payload,
+    auth: Authorized<ReadTicketReplies>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(
-        &req,
-        payload,
-        &state,
-        Dialect::TicketReplies,
-        Method::GET,
-        1,
-    )
-    .await?;
     let p = &auth.params;
     let page = |name: &str, default: i64| {
         p.get(name)
@@ -103,19 +93,9 @@ pub async fn read(
 /// body, else the query string (enforce_api_rbac.php:
 /// `$_POST['client_id'] ?? $_GET['client_id'] ?? 0`).
 pub async fn create(
-    req: HttpRequest,
-    payload: web::Payload,
+    auth: Authorized<CreateTicketReply>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(
-        &req,
-        payload,
-        &state,
-        Dialect::TicketReplies,
-        Method::POST,
-        2,
-    )
-    .await?;
     let p = &auth.params;
     // enforce_api_rbac.php: a write names its client (client_id, 0 when
     // absent), which the key's user must be able to access.
