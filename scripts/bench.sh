@@ -59,8 +59,8 @@ log() { printf '==> %s\n' "$*" >&2; }
 replyd_ensure_mariadb
 command -v wrk >/dev/null 2>&1 || _replyd_apt_install wrk
 command -v curl >/dev/null 2>&1 || _replyd_apt_install curl
-log "cargo build --release --bins"
-cargo build --release --bins >&2
+log "cargo build --release --workspace --bins"
+cargo build --release --workspace --bins >&2
 bin=$target_dir/release
 
 tmp=$(mktemp -d)

@@ -20,8 +20,8 @@ test_threads=${REPLYD_TEST_THREADS:-6}
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
-step "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets -- -D warnings
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "MariaDB for the tests"
 replyd_ensure_mariadb
