@@ -66,7 +66,7 @@ pub struct Settings {
     pub max_page_size: u64,
     /// Largest read.php answer, in bytes: a read whose answer would be
     /// larger is refused (HTTP 200, success "False"), asking for fewer
-    /// replies. Answers past a few MiB are kept in an unlinked temporary
+    /// replies. Answers past 1 MiB are kept in an unlinked temporary
     /// file, not in memory, so this bounds disk use, not memory.
     /// Env: REPLYD_MAX_ANSWER_BYTES.
     pub max_answer_bytes: u64,

@@ -101,7 +101,7 @@ impl Metrics {
         }
         registry.register(
             "auth_failures",
-            "Requests refused for a missing, unknown or expired API key",
+            "Requests refused for a missing, unknown or expired API key, or a key refused for its user or role",
             auth_failures.clone(),
         );
         registry.register_collector(Box::new(PoolCollector {

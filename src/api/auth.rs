@@ -150,7 +150,7 @@ async fn check_key(
         .as_ref()
         .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
     let limit = state.settings.db_timeout();
-    let lookup = state.keys.find_key(&state.pool, &state.schema, secret);
+    let lookup = state.keys.find_key(&state.pool, state.flavour, secret);
     match db::within(limit, lookup).await? {
         KeyLookup::Found(p) => Ok(p),
         KeyLookup::Forbidden(message) => {

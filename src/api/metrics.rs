@@ -1,7 +1,7 @@
 //! GET /metrics: Prometheus metrics, only for clients in `metrics_allow`
-//! (loopback by default). The client is the peer, or the first
-//! X-Forwarded-For entry when the peer is a trusted proxy, so a proxy on
-//! loopback does not open metrics to the world.
+//! (loopback by default). The client is the peer, or behind a trusted
+//! proxy the right-most X-Forwarded-For entry that is not a trusted proxy,
+//! so a proxy on loopback does not open metrics to the world.
 
 use crate::api::meta::client_ip;
 use crate::error::ApiError;

@@ -49,6 +49,7 @@ impl CreateRequest<'_> {
                     open_tasks: status == STATUS_RESOLVED,
                     sla: flavour.keeps_sla_clock() && (status != 0 || public),
                     mail: false,
+                    contact: false,
                 }
             }
             CreateRequest::Itflow(r) => SnapshotRequest {
@@ -58,6 +59,7 @@ impl CreateRequest<'_> {
                 open_tasks: false,
                 sla: flavour.keeps_sla_clock() && (r.status != 0 || r.is_public()),
                 mail: flavour.has_email_queue() && r.is_public(),
+                contact: true,
             },
         }
     }

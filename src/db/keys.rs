@@ -2,9 +2,9 @@
 //! (ITFlow api/v1/validate_api_key.php and, for user-tied keys,
 //! api/v1/enforce_api_rbac.php).
 
-use crate::db::schema::{KeyGeneration, SchemaInfo};
 use crate::db::take;
 use crate::domain::RequestMeta;
+use crate::domain::flavour::{Flavour, KeyModel};
 use crate::domain::principal::KeyUser;
 use crate::domain::{ClientScope, Principal};
 use crate::messages::Message;
@@ -47,11 +47,11 @@ impl KeyCache {
     pub async fn find_key(
         &self,
         pool: &Pool,
-        schema: &SchemaInfo,
+        flavour: Flavour,
         secret: &str,
     ) -> Result<KeyLookup, mysql_async::Error> {
         if self.ttl.is_zero() {
-            return Ok(find_key(pool, schema, secret).await?.0);
+            return Ok(find_key(pool, flavour, secret).await?.0);
         }
         let now = Instant::now();
         if let Some((principal, until)) = self.lock().get(secret)
@@ -59,7 +59,7 @@ impl KeyCache {
         {
             return Ok(KeyLookup::Found(principal.clone()));
         }
-        let (lookup, expires_in) = find_key(pool, schema, secret).await?;
+        let (lookup, expires_in) = find_key(pool, flavour, secret).await?;
         let KeyLookup::Found(principal) = &lookup else {
             // Forget a key that has stopped being valid.
             self.lock().remove(secret);
@@ -134,13 +134,13 @@ fn user_key_sql(permission_type: bool) -> String {
 /// secret is byte-for-byte equal, so `ABC` or `abc ` never pass for `abc`.
 pub async fn find_key(
     pool: &Pool,
-    schema: &SchemaInfo,
+    flavour: Flavour,
     secret: &str,
 ) -> Result<(KeyLookup, Duration), mysql_async::Error> {
     let seconds = |s: i64| Duration::from_secs(s.max(0) as u64);
     let mut conn = pool.get_conn().await?;
-    match schema.key_generation {
-        KeyGeneration::ClientScoped => {
+    match flavour.key_model() {
+        KeyModel::ClientScoped => {
             let rows: Vec<(i64, String, String, i64, i64)> =
                 conn.exec(CLIENT_KEY_SQL, (secret,)).await?;
             let found = rows
@@ -163,10 +163,8 @@ pub async fn find_key(
                 }
             })
         }
-        KeyGeneration::UserTied => {
-            let rows: Vec<Row> = conn
-                .exec(user_key_sql(schema.features.permission_type), (secret,))
-                .await?;
+        KeyModel::UserTied { allow_deny_lists } => {
+            let rows: Vec<Row> = conn.exec(user_key_sql(allow_deny_lists), (secret,)).await?;
             for row in rows {
                 let key = UserKeyRow::from_row(row)?;
                 if key.secret.as_bytes() == secret.as_bytes() {

@@ -249,6 +249,7 @@ impl SchemaInfo {
             self.features.sla,
             self.features.email,
         )
+        .with_allow_deny_lists(self.features.permission_type)
     }
 }
 

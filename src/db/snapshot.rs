@@ -29,21 +29,34 @@ pub struct SnapshotRequest {
     pub sla: bool,
     /// Read what a public-reply email is built from.
     pub mail: bool,
+    /// Read `ticket_contact_id` (ITFlow's own create).
+    pub contact: bool,
 }
 
-const LOCK_TICKET: &str = "SELECT t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_status, \
-       t.ticket_client_id, t.ticket_created_by, t.ticket_assigned_to, t.ticket_contact_id, \
-       t.ticket_closed_at IS NOT NULL, t.ticket_resolved_at IS NOT NULL, \
-       t.ticket_first_response_at IS NOT NULL, \
-       (SELECT user_name FROM users WHERE user_id = ?), \
-       (SELECT COUNT(*) FROM ticket_statuses WHERE ticket_status_id = ?), \
-       (SELECT ticket_status_active FROM ticket_statuses WHERE ticket_status_id = ?), \
-       (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = ?), \
-       (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = t.ticket_status), \
-       IF(?, (SELECT COUNT(*) FROM tasks WHERE task_ticket_id = t.ticket_id AND task_completed_at IS NULL), 0), \
-       (SELECT config_timezone FROM settings WHERE company_id = 1), \
-       DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s') \
-     FROM tickets t WHERE t.ticket_id = ? FOR UPDATE";
+/// The locking read; `$contact` is `t.ticket_contact_id` for ITFlow's own
+/// create, which reads it, and `0` for the legacy dialect, which runs on
+/// databases where the column may be missing (it belongs to the email
+/// machinery, an optional part).
+macro_rules! lock_ticket {
+    ($contact:literal) => {
+        concat!(
+            "SELECT t.ticket_prefix, t.ticket_number, t.ticket_subject, t.ticket_status, \
+               t.ticket_client_id, t.ticket_created_by, t.ticket_assigned_to, ",
+            $contact,
+            ", t.ticket_closed_at IS NOT NULL, t.ticket_resolved_at IS NOT NULL, \
+               t.ticket_first_response_at IS NOT NULL, \
+               (SELECT user_name FROM users WHERE user_id = ?), \
+               (SELECT COUNT(*) FROM ticket_statuses WHERE ticket_status_id = ?), \
+               (SELECT ticket_status_active FROM ticket_statuses WHERE ticket_status_id = ?), \
+               (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = ?), \
+               (SELECT ticket_status_name FROM ticket_statuses WHERE ticket_status_id = t.ticket_status), \
+               IF(?, (SELECT COUNT(*) FROM tasks WHERE task_ticket_id = t.ticket_id AND task_completed_at IS NULL), 0), \
+               (SELECT config_timezone FROM settings WHERE company_id = 1), \
+               DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s') \
+             FROM tickets t WHERE t.ticket_id = ? FOR UPDATE"
+        )
+    };
+}
 
 /// Lock the ticket and read its snapshot; None when no such ticket.
 pub async fn read_locked<Q: Queryable>(
@@ -53,7 +66,11 @@ pub async fn read_locked<Q: Queryable>(
     let status = req.requested_status;
     let row: Option<Row> = q
         .exec_first(
-            LOCK_TICKET,
+            if req.contact {
+                lock_ticket!("t.ticket_contact_id")
+            } else {
+                lock_ticket!("0")
+            },
             (
                 req.author_user_id,
                 status,

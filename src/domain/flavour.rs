@@ -11,9 +11,21 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flavour {
     user_tied_keys: bool,
+    allow_deny_lists: bool,
     ticket_history: bool,
     sla: bool,
     email_queue: bool,
+}
+
+/// How `api_keys` grants access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyModel {
+    /// Up to ITFlow 2.4.6: `api_key_client_id`, 0 meaning every client.
+    ClientScoped,
+    /// From 2.4.7: `api_key_user_id`, the key acts as its user;
+    /// `allow_deny_lists`: `user_client_permissions.permission_type`
+    /// (2.4.6+), without which every row is an allow.
+    UserTied { allow_deny_lists: bool },
 }
 
 /// Which texts the `logs` rows of a reply carry.
@@ -33,9 +45,30 @@ impl Flavour {
     pub fn new(user_tied_keys: bool, ticket_history: bool, sla: bool, email_queue: bool) -> Self {
         Flavour {
             user_tied_keys,
+            allow_deny_lists: false,
             ticket_history,
             sla,
             email_queue,
+        }
+    }
+
+    /// The same, on a database whose `user_client_permissions` has
+    /// `permission_type` (allow and deny lists).
+    pub fn with_allow_deny_lists(self, yes: bool) -> Self {
+        Flavour {
+            allow_deny_lists: yes,
+            ..self
+        }
+    }
+
+    /// How API keys grant access.
+    pub fn key_model(&self) -> KeyModel {
+        if self.user_tied_keys {
+            KeyModel::UserTied {
+                allow_deny_lists: self.allow_deny_lists,
+            }
+        } else {
+            KeyModel::ClientScoped
         }
     }
 

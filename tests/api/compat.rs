@@ -1,7 +1,8 @@
 //! The compatibility cases in compat-tests/cases/: each is a request, the
 //! exact answer expected, and the database rows expected afterwards. The
 //! `compat` test binary (tests/compat/main.rs) runs each case as its own
-//! test, on each generation it applies to, directly and through nginx.
+//! test, on each generation it applies to, directly, and through nginx on
+//! the two fixture generations.
 
 use crate::helpers::*;
 use crate::nginx::Nginx;

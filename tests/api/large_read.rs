@@ -1,5 +1,5 @@
 //! Reads whose answer is far larger than replyd's memory may grow: the real
-//! binary answers 150 replies of about 1 MiB each (a few hundred MB of JSON)
+//! binary answers 150 replies of 700 KiB each (about 119 MB of JSON)
 //! byte for byte, alone and three at once, while its peak RSS stays small.
 //!
 //! Runs on the two fixtures (the read's scope SQL differs by key
