@@ -239,18 +239,7 @@ async fn read_mail<Q: Queryable>(
     ticket_id: i64,
     contact_id: i64,
 ) -> Result<MailSnapshot, mysql_async::Error> {
-    type MailRow = (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    let row: Option<MailRow> = q
+    let row: Option<Row> = q
         .exec_first(
             "SELECT s.config_smtp_provider, s.config_ticket_from_name, s.config_ticket_from_email, \
              (SELECT contact_name FROM contacts WHERE contact_id = ?), \
@@ -263,40 +252,29 @@ async fn read_mail<Q: Queryable>(
             (contact_id, contact_id, ticket_id),
         )
         .await?;
-    let Some((
-        provider,
-        from_name,
-        from_email,
-        contact_name,
-        contact_email,
-        url_key,
-        company_name,
-        company_phone,
-        company_phone_country_code,
-    )) = row
-    else {
+    let Some(mut row) = row else {
         return Ok(MailSnapshot::default());
     };
-    // No mail configured: no email, and no need for the watchers.
-    let watchers = if provider.as_deref().unwrap_or("").is_empty() {
-        Vec::new()
-    } else {
-        q.exec(
-            "SELECT watcher_name, watcher_email FROM ticket_watchers WHERE watcher_ticket_id = ? ORDER BY watcher_id",
-            (ticket_id,),
-        )
-        .await?
+    let mut mail = MailSnapshot {
+        provider: take(&mut row, 0)?,
+        from_name: take(&mut row, 1)?,
+        from_email: take(&mut row, 2)?,
+        contact_name: take(&mut row, 3)?,
+        contact_email: take(&mut row, 4)?,
+        url_key: take(&mut row, 5)?,
+        company_name: take(&mut row, 6)?,
+        company_phone: take(&mut row, 7)?,
+        company_phone_country_code: take(&mut row, 8)?,
+        watchers: Vec::new(),
     };
-    Ok(MailSnapshot {
-        provider,
-        from_name,
-        from_email,
-        contact_name,
-        contact_email,
-        url_key,
-        company_name,
-        company_phone,
-        company_phone_country_code,
-        watchers,
-    })
+    // No mail configured: no email, and no need for the watchers.
+    if !mail.provider.as_deref().unwrap_or("").is_empty() {
+        mail.watchers = q
+            .exec(
+                "SELECT watcher_name, watcher_email FROM ticket_watchers WHERE watcher_ticket_id = ? ORDER BY watcher_id",
+                (ticket_id,),
+            )
+            .await?;
+    }
+    Ok(mail)
 }

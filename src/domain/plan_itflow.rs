@@ -230,28 +230,13 @@ fn mails(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Flavour;
     use crate::domain::plan::summary;
-    use crate::domain::principal::KeyUser;
     use crate::domain::sla::add_business_minutes;
     use crate::domain::sla_clock::sql_datetime;
     use crate::domain::snapshot::Interval;
     use crate::domain::snapshot::TicketRow;
-    use crate::domain::snapshot::samples::{open_ticket, sla, status};
-    use crate::domain::{ClientScope, Flavour, Principal};
-
-    fn tess_key() -> Principal {
-        Principal::UserKey {
-            key_id: 3,
-            key_name: "Tess key".into(),
-            user: KeyUser {
-                user_id: 2,
-                name: "Tess Tech".into(),
-                is_admin: true,
-                support_level: 3,
-                scope: ClientScope::AllClients,
-            },
-        }
-    }
+    use crate::domain::snapshot::samples::{open_ticket, sla, status, tess_key};
 
     fn request(text: &str, reply_type: &'static str, status: i64) -> ItflowReply {
         ItflowReply {

@@ -278,11 +278,10 @@ fn notifications(snap: &Snapshot, texts: &Texts) -> Vec<NotificationRow> {
 mod tests {
     use super::*;
     use crate::domain::plan::summary;
-    use crate::domain::principal::KeyUser;
     use crate::domain::sla::add_business_minutes;
     use crate::domain::snapshot::Interval;
     use crate::domain::snapshot::StatusRow;
-    use crate::domain::snapshot::samples::{open_ticket, sla, status};
+    use crate::domain::snapshot::samples::{open_ticket, sla, status, tess_key};
     use crate::domain::{ClientScope, Flavour, Principal, TimeWorked};
     use jiff::tz::TimeZone;
 
@@ -299,20 +298,6 @@ mod tests {
             key_id: 2,
             key_name: "Globex key".into(),
             scope: ClientScope::Client(2),
-        }
-    }
-
-    fn tess_key() -> Principal {
-        Principal::UserKey {
-            key_id: 3,
-            key_name: "Tess key".into(),
-            user: KeyUser {
-                user_id: 2,
-                name: "Tess Tech".into(),
-                is_admin: true,
-                support_level: 3,
-                scope: ClientScope::AllClients,
-            },
         }
     }
 

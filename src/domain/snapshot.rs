@@ -140,6 +140,22 @@ pub(crate) mod samples {
         }
     }
 
+    /// A user-tied key of Tess Tech (user 2), an admin.
+    pub fn tess_key() -> crate::domain::Principal {
+        use crate::domain::principal::KeyUser;
+        crate::domain::Principal::UserKey {
+            key_id: 3,
+            key_name: "Tess key".into(),
+            user: KeyUser {
+                user_id: 2,
+                name: "Tess Tech".into(),
+                is_admin: true,
+                support_level: 3,
+                scope: crate::domain::ClientScope::AllClients,
+            },
+        }
+    }
+
     /// The `ticket_statuses` row of `id` in a fresh ITFlow.
     pub fn status(id: i64) -> StatusRow {
         let name = ["", "New", "Open", "On Hold", "Resolved", "Closed"][id as usize];

@@ -71,13 +71,7 @@ async fn the_documented_grants_are_enough(generation: Generation) {
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap()
             .to_string();
-        let exists = db
-            .value(&format!(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{table}'",
-                db.name
-            ))
-            .await;
-        if exists.as_deref() == Some("0") {
+        if !db.has_table(&table).await {
             continue;
         }
         let sql = grant

@@ -328,6 +328,30 @@ impl TestDb {
             .parse()
             .unwrap()
     }
+
+    /// Whether this database has `table`.
+    pub async fn has_table(&self, table: &str) -> bool {
+        self.value(&format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{table}'",
+            self.name
+        ))
+        .await
+        .as_deref()
+            == Some("1")
+    }
+
+    /// The tables a create may write that this database has, of
+    /// `ticket_replies`, `notifications`, `ticket_history`, `email_queue`
+    /// and `sla_history`.
+    pub async fn write_tables(&self) -> Vec<&'static str> {
+        let mut tables = vec!["ticket_replies", "notifications"];
+        for t in ["ticket_history", "email_queue", "sla_history"] {
+            if self.has_table(t).await {
+                tables.push(t);
+            }
+        }
+        tables
+    }
 }
 
 impl Drop for TestDb {

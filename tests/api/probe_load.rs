@@ -318,16 +318,6 @@ struct TicketInfo {
     first_response: Option<String>,
 }
 
-async fn has_table(db: &TestDb, table: &str) -> bool {
-    db.value(&format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{table}'",
-        db.name
-    ))
-    .await
-    .as_deref()
-        == Some("1")
-}
-
 async fn max_id(db: &TestDb, table: &str, column: &str) -> i64 {
     db.value(&format!("SELECT COALESCE(MAX({column}), 0) FROM {table}"))
         .await
@@ -382,7 +372,7 @@ impl Baseline {
         } else {
             (0, "Global key (API)".to_string())
         };
-        let has_history = has_table(db, "ticket_history").await;
+        let has_history = db.has_table("ticket_history").await;
         Baseline {
             max_reply: max_id(db, "ticket_replies", "ticket_reply_id").await,
             max_log: max_id(db, "logs", "log_id").await,
@@ -392,7 +382,7 @@ impl Baseline {
             } else {
                 None
             },
-            email_queue: if has_table(db, "email_queue").await {
+            email_queue: if db.has_table("email_queue").await {
                 Some(db.count("email_queue").await)
             } else {
                 None

@@ -579,18 +579,7 @@ async fn what_a_key_reads_and_writes_is_exactly_what_the_scope_rules_allow(gener
         EXTRA_CLIENT_KEYS
     })
     .await;
-    let mut tables = vec!["ticket_replies", "notifications"];
-    for t in ["ticket_history", "email_queue", "sla_history"] {
-        let n = db
-            .value(&format!(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}' AND TABLE_NAME = '{t}'",
-                db.name
-            ))
-            .await;
-        if n.as_deref() == Some("1") {
-            tables.push(t);
-        }
-    }
+    let tables = db.write_tables().await;
     let oracle = Oracle {
         keys: key_states(&db).await,
         tables,
