@@ -57,6 +57,14 @@ pub enum ApiError {
     CommitFailed(#[source] mysql_async::Error),
 }
 
+/// A message on its own is a refusal: HTTP 200 with success "False", the
+/// v1 convention, nothing written.
+impl From<Message> for ApiError {
+    fn from(message: Message) -> Self {
+        ApiError::Refused(message)
+    }
+}
+
 impl ApiError {
     /// read_output.php's answer when nothing matches (HTTP 200).
     pub fn no_resource() -> ApiError {

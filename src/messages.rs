@@ -169,14 +169,6 @@ impl fmt::Display for Message {
     }
 }
 
-impl Message {
-    /// This message as a refusal: HTTP 200 with success "False", the v1
-    /// convention, nothing written.
-    pub fn refusal(self) -> crate::error::ApiError {
-        crate::error::ApiError::Refused(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::Message::*;

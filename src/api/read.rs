@@ -25,7 +25,7 @@ pub async fn handle(
     let p = &auth.params;
     let page = |name: &'static str, default: i64| -> Result<u64, ApiError> {
         let v = p.query_first_int(name).unwrap_or(default);
-        u64::try_from(v).map_err(|_| Message::NegativePaging(name, v).refusal())
+        u64::try_from(v).map_err(|_| ApiError::Refused(Message::NegativePaging(name, v)))
     };
     let limit = page("limit", 50)?.min(state.settings.max_page_size);
     let offset = page("offset", 0)?;
@@ -212,7 +212,7 @@ impl ReadOutput {
     /// one out of memory.
     async fn after_row(&mut self) -> Result<(), ApiError> {
         if self.answer_len() > self.max_answer {
-            return Err(Message::AnswerTooLarge(self.max_answer).refusal());
+            return Err(ApiError::Refused(Message::AnswerTooLarge(self.max_answer)));
         }
         if self.out.len() >= self.flush_at {
             self.write_out().await?;
@@ -480,7 +480,7 @@ mod tests {
             );
         }
         // The refusal: HTTP 200, ITFlow's failure shape, the way out named.
-        let refusal = Message::AnswerTooLarge(1000).refusal().error_response();
+        let refusal = ApiError::Refused(Message::AnswerTooLarge(1000)).error_response();
         assert_eq!(refusal.status(), 200);
         let text = actix_web::body::to_bytes(refusal.into_body())
             .await

@@ -88,7 +88,7 @@ pub async fn create(
             let plan = match request {
                 CreateRequest::Replies(r) => match &snapshot {
                     Some(snap) => plan_replies::plan(snap, r, ctx)?,
-                    None => return Err(Message::TicketNotFound.refusal()),
+                    None => return Err(Message::TicketNotFound.into()),
                 },
                 CreateRequest::Itflow(r) => plan_itflow::plan(snapshot.as_ref(), r, ctx)?,
             };

@@ -10,7 +10,6 @@ use crate::domain::plan::{LogRow, MailRow, ReplyRow, Texts, WriteContext, WriteP
 use crate::domain::reply::STATUS_RESOLVED;
 use crate::domain::sla_clock::SlaClock;
 use crate::domain::snapshot::{MailSnapshot, Snapshot};
-use crate::error::ApiError;
 use crate::messages::Message;
 use crate::php::{format_phone_number, is_valid_email, sanitize_input};
 
@@ -32,7 +31,7 @@ impl ItflowReply {
     /// Refusals that need no database: create.php's `!empty($ticket_id) &&
     /// !empty($reply)`, and a time worked MariaDB's TIME column (838:59:59
     /// at most) would refuse.
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub fn check(&self) -> Result<(), Message> {
         if self.ticket_id == 0 || self.text.is_empty() || self.text == "0" {
             return Err(failure());
         }
@@ -53,8 +52,8 @@ impl ItflowReply {
     }
 }
 
-fn failure() -> ApiError {
-    Message::ItflowCreateFailed.refusal()
+fn failure() -> Message {
+    Message::ItflowCreateFailed
 }
 
 /// The plan for `r` on the ticket of `snap` (None: no such ticket).
@@ -62,7 +61,7 @@ pub fn plan(
     snap: Option<&Snapshot>,
     r: &ItflowReply,
     ctx: &WriteContext<'_>,
-) -> Result<WritePlan, ApiError> {
+) -> Result<WritePlan, Message> {
     r.check()?;
     let Some(snap) = snap else {
         return Err(failure());

@@ -13,7 +13,6 @@ use crate::domain::reply::{STATUS_CLOSED, STATUS_NEW, STATUS_RESOLVED};
 use crate::domain::sla_clock::SlaClock;
 use crate::domain::snapshot::Snapshot;
 use crate::domain::{NewReply, ReplyType, StatusChange};
-use crate::error::ApiError;
 use crate::messages::Message;
 use crate::php::{sanitize_input, truncate_bytes};
 
@@ -31,11 +30,7 @@ struct Moves {
 }
 
 /// The plan for `req` on the ticket of `snap`, or why it is refused.
-pub fn plan(
-    snap: &Snapshot,
-    req: &NewReply,
-    ctx: &WriteContext<'_>,
-) -> Result<WritePlan, ApiError> {
+pub fn plan(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<WritePlan, Message> {
     let moves = check(snap, req, ctx)?;
     let texts = Texts::new(snap, ctx);
     let status_name = sanitize_input(
@@ -71,18 +66,18 @@ pub fn plan(
 
 /// replyd's checks (the agent UI's form and pages make the same ones), and
 /// what the request does.
-fn check(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<Moves, ApiError> {
+fn check(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<Moves, Message> {
     let ticket = &snap.ticket;
     // The agent UI lets any agent reply on a ticket without a client
     // (agent/post/ticket.php skips enforceClientAccess for client 0).
     let in_scope = ctx.principal.scope().allows(ticket.client_id)
         && (req.client_id == 0 || req.client_id == ticket.client_id);
     if !in_scope {
-        return Err(Message::TicketNotFound.refusal());
+        return Err(Message::TicketNotFound);
     }
     // agent/ticket.php offers no reply form once a ticket is closed.
     if ticket.closed {
-        return Err(Message::TicketClosed.refusal());
+        return Err(Message::TicketClosed);
     }
     let status = match req.status {
         StatusChange::To(s) => s,
@@ -220,15 +215,15 @@ fn reply_logs(
 
 /// The agent reply form offers every active status but New and Closed,
 /// and hides Resolved while the ticket has tasks not completed.
-fn check_status(status: i64, snap: &Snapshot) -> Result<(), ApiError> {
+fn check_status(status: i64, snap: &Snapshot) -> Result<(), Message> {
     let settable = status != STATUS_NEW
         && status != STATUS_CLOSED
         && snap.requested_status.as_ref().is_some_and(|s| s.active);
     if !settable {
-        return Err(Message::StatusNotSettable(status).refusal());
+        return Err(Message::StatusNotSettable(status));
     }
     if status == STATUS_RESOLVED && snap.open_tasks > 0 {
-        return Err(Message::ResolveWithOpenTasks.refusal());
+        return Err(Message::ResolveWithOpenTasks);
     }
     Ok(())
 }

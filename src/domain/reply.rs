@@ -2,7 +2,7 @@
 //! database; what does (the ticket, its status, its tasks) is checked inside
 //! the write transaction.
 
-use crate::error::{ApiError, Message};
+use crate::messages::Message;
 use std::fmt;
 
 /// `ticket_replies.ticket_reply_type` values an agent writes.
@@ -23,7 +23,7 @@ impl ReplyType {
     /// The agent form's `public_reply_type` (agent/post/ticket.php,
     /// add_ticket_reply): 0 or absent Internal, 1 Public, 2 Public with
     /// email, which replyd refuses because it sends no email.
-    pub fn from_param(value: Option<&str>) -> Result<Self, ApiError> {
+    pub fn from_param(value: Option<&str>) -> Result<Self, Message> {
         let Some(raw) = value else {
             return Ok(ReplyType::Internal);
         };
@@ -33,9 +33,9 @@ impl ReplyType {
         match parse_whole_number(raw) {
             Some(0) => Ok(ReplyType::Internal),
             Some(1) => Ok(ReplyType::Public),
-            Some(2) => Err(Message::PublicReplyWithEmail.refusal()),
+            Some(2) => Err(Message::PublicReplyWithEmail),
             // The value is not repeated back: say what is allowed.
-            _ => Err(Message::PublicReplyType.refusal()),
+            _ => Err(Message::PublicReplyType),
         }
     }
 }
@@ -65,7 +65,7 @@ impl TimeWorked {
         hours: Option<&str>,
         minutes: Option<&str>,
         seconds: Option<&str>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Message> {
         let part = |v: Option<&str>, max: u64| -> Option<u64> {
             match v {
                 None => Some(0),
@@ -79,7 +79,7 @@ impl TimeWorked {
                 minutes: m as u8,
                 seconds: s as u8,
             }),
-            _ => Err(Message::TimeWorkedRange.refusal()),
+            _ => Err(Message::TimeWorkedRange),
         }
     }
 }
@@ -144,10 +144,10 @@ pub struct NewReply {
 
 impl NewReply {
     /// Validate create.php's parameters (body first, then query string).
-    pub fn parse(p: &impl Fields) -> Result<Self, ApiError> {
+    pub fn parse(p: &impl Fields) -> Result<Self, Message> {
         let ticket_id = p.int_field("ticket_id").unwrap_or(0);
         if ticket_id == 0 {
-            return Err(Message::TicketIdRequired.refusal());
+            return Err(Message::TicketIdRequired);
         }
         // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
         // reply); replyd also treats a reply of only whitespace as none.
@@ -159,11 +159,11 @@ impl NewReply {
             s if s > 0 => StatusChange::To(s),
             0 => StatusChange::Keep,
             s => {
-                return Err(Message::StatusNotAnId(s).refusal());
+                return Err(Message::StatusNotAnId(s));
             }
         };
         if text.is_none() && status == StatusChange::Keep {
-            return Err(Message::NothingToDo.refusal());
+            return Err(Message::NothingToDo);
         }
         let reply_type = ReplyType::from_param(p.field("public_reply_type"))?;
         let time_worked =
@@ -196,13 +196,13 @@ mod tests {
         }
     }
 
-    fn parse(body: &str) -> Result<NewReply, ApiError> {
+    fn parse(body: &str) -> Result<NewReply, Message> {
         NewReply::parse(&Form(serde_urlencoded::from_str(body).unwrap()))
     }
 
     fn refusal(body: &str) -> String {
         match parse(body) {
-            Err(ApiError::Refused(m)) => m.to_string(),
+            Err(m) => m.to_string(),
             other => panic!("expected a refusal for {body:?}, got {other:?}"),
         }
     }
