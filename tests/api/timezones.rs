@@ -82,15 +82,22 @@ async fn company_zone(db: &TestDb) -> &'static str {
     }
 }
 
-/// Sends `request` and asserts that every timestamp written lies between
-/// the company-zone clock read just before and just after it.
+/// The company's zone, and its clock when the test began.
+struct CompanyClock {
+    tz: TimeZone,
+    since: String,
+}
+
+/// Sends `request` and asserts that every timestamp the test has written
+/// so far lies between the company-zone clock read when the test began and
+/// just after this request (a timestamp in the server's zone is hours off).
 async fn assert_written_in_company_zone(
     app: &TestApp,
-    tz: &TimeZone,
+    clock: &CompanyClock,
     ticket_id: i64,
     request: impl std::future::Future<Output = Answer>,
 ) {
-    let before = local_now(tz);
+    let (tz, before) = (&clock.tz, &clock.since);
     let answer = request.await;
     let after = local_now(tz);
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -101,14 +108,14 @@ async fn assert_written_in_company_zone(
                 continue;
             };
             assert!(
-                before <= value && value <= after,
+                *before <= value && value <= after,
                 "{what} = {value}, not the company's time (between {before} and {after})"
             );
         }
     }
 }
 
-async fn app_in_company_zone(generation: Generation) -> (TestApp, TimeZone) {
+async fn app_in_company_zone(generation: Generation) -> (TestApp, CompanyClock) {
     let app = spawn_app(generation).await;
     let zone = company_zone(&app.db).await;
     let mut setup = format!(
@@ -134,35 +141,37 @@ async fn app_in_company_zone(generation: Generation) -> (TestApp, TimeZone) {
         );
     }
     app.db.exec_script(&setup).await;
-    (app, TimeZone::get(zone).unwrap())
+    let tz = TimeZone::get(zone).unwrap();
+    let since = local_now(&tz);
+    (app, CompanyClock { tz, since })
 }
 
 per_generation!(legacy_creates_write_the_company_time_everywhere);
 async fn legacy_creates_write_the_company_time_everywhere(generation: Generation) {
-    let (app, tz) = app_in_company_zone(generation).await;
+    let (app, clock) = app_in_company_zone(generation).await;
     // The first public reply (first response, its verdict), then a resolve
     // (resolved_at, the resolution verdict, the clock stopped).
     assert_written_in_company_zone(
         &app,
-        &tz,
+        &clock,
         1,
         app.create("ticket_id=1&ticket_reply=Hello&public_reply_type=1"),
     )
     .await;
-    assert_written_in_company_zone(&app, &tz, 1, app.create("ticket_id=1&status=4")).await;
+    assert_written_in_company_zone(&app, &clock, 1, app.create("ticket_id=1&status=4")).await;
     let row = app
         .db
         .rows("SELECT ticket_updated_at = ticket_resolved_at, ticket_first_response_at IS NOT NULL FROM tickets WHERE ticket_id = 1")
         .await;
     assert_eq!(row, vec![vec![Some("1".into()), Some("1".into())]]);
     // A pause and a resume move the clock and the due date.
-    assert_written_in_company_zone(&app, &tz, 1, app.create("ticket_id=1&status=3")).await;
-    assert_written_in_company_zone(&app, &tz, 1, app.create("ticket_id=1&status=2")).await;
+    assert_written_in_company_zone(&app, &clock, 1, app.create("ticket_id=1&status=3")).await;
+    assert_written_in_company_zone(&app, &clock, 1, app.create("ticket_id=1&status=2")).await;
 }
 
 per_generation!(itflow_creates_write_the_company_time_everywhere);
 async fn itflow_creates_write_the_company_time_everywhere(generation: Generation) {
-    let (app, tz) = app_in_company_zone(generation).await;
+    let (app, clock) = app_in_company_zone(generation).await;
     let body = serde_json::json!({
         "api_key": GLOBAL_KEY,
         "ticket_id": 2,
@@ -172,7 +181,7 @@ async fn itflow_creates_write_the_company_time_everywhere(generation: Generation
     });
     assert_written_in_company_zone(
         &app,
-        &tz,
+        &clock,
         2,
         app.post_json("/api/v1/ticket_replies/create.php", body),
     )
