@@ -26,8 +26,11 @@ pub struct DoctorOutcome {
 /// Nothing else ever changes the schema.
 pub async fn doctor(settings: &Settings, apply: bool) -> Result<DoctorOutcome, StartupError> {
     let opts = settings.database_opts()?;
-    let schema = db::schema::inspect(opts.clone()).await?;
-    let mut conn = mysql_async::Conn::new(opts)
+    // Bounded like startup's check: an unreachable host would otherwise
+    // take minutes (mysql_async has no connect timeout of its own).
+    let limit = settings.db_timeout();
+    let schema = inspect_bounded(opts.clone(), limit).await?;
+    let mut conn = db::within(limit, mysql_async::Conn::new(opts))
         .await
         .map_err(StartupError::Indexes)?;
     let result = async {

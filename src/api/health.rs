@@ -29,12 +29,23 @@ pub async fn healthz() -> HttpResponse {
     answer("up")
 }
 
-/// The database answers within `db_timeout_ms` and its schema is still one
-/// replyd serves (the check startup makes, on a pooled connection).
+/// The database answers within `db_timeout_ms`, its schema is still one
+/// replyd serves (the check startup makes, on a pooled connection), and
+/// what replyd decided at startup from it (the key model, the parts
+/// ITFlow's version has: its `Flavour`) still holds; an ITFlow upgrade
+/// under a running replyd makes it 503 until replyd is restarted.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let limit = state.settings.db_timeout();
     let reason = match tokio::time::timeout(limit, schema::inspect_pool(&state.pool)).await {
-        Ok(Ok(_)) => return Ok(answer("ready")),
+        Ok(Ok(info)) if info.flavour() == state.flavour => return Ok(answer("ready")),
+        Ok(Ok(info)) => {
+            log::warn!(
+                "readyz: the database changed since startup: now {}, {}; restart replyd",
+                info.key_generation,
+                info.features
+            );
+            "the database's ITFlow version changed since replyd started; restart replyd".into()
+        }
         Err(_) => format!(
             "the database did not answer within {} ms",
             limit.as_millis()

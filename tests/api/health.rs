@@ -44,3 +44,17 @@ async fn readyz_fails_when_the_schema_is_no_longer_understood(generation: Genera
     // The process itself is fine.
     app.get("/healthz").await.assert(200, UP);
 }
+
+per_generation!(readyz_fails_when_itflow_was_upgraded_under_replyd: [user_keys, dump_2_6_7]);
+async fn readyz_fails_when_itflow_was_upgraded_under_replyd(generation: Generation) {
+    let app = spawn_app(generation).await;
+    app.get("/readyz").await.assert(200, READY);
+    // A part replyd decided about at startup (its Flavour) is gone: what it
+    // writes would no longer be what this ITFlow writes.
+    app.db.exec_script("DROP TABLE ticket_history").await;
+    app.get("/readyz").await.assert(
+        503,
+        r#"{"success":"False","message":"Not ready: the database's ITFlow version changed since replyd started; restart replyd."}"#,
+    );
+    app.get("/healthz").await.assert(200, UP);
+}

@@ -376,3 +376,42 @@ async fn explain_read_queries_use_an_index_once_the_doctor_added_it(generation: 
     );
     assert_eq!(key.as_deref(), Some("PRIMARY"));
 }
+
+/// `replyd doctor` against a database that accepts the connection and never
+/// answers gives up after `db_timeout_ms`, as startup and `--check` do.
+#[tokio::test]
+async fn doctor_gives_up_on_a_silent_database() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_replyd"));
+    cmd.current_dir(std::env::temp_dir());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("REPLYD_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("doctor")
+        .env(
+            "REPLYD_DATABASE_URL",
+            format!("mysql://root@127.0.0.1:{port}/x"),
+        )
+        .env("REPLYD_DB_TIMEOUT_MS", "300");
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("replyd doctor still waiting on a silent database after 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    drop(silent);
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}
