@@ -156,30 +156,28 @@ impl PrivateMariaDb {
 
     /// Stop the server cleanly (SIGTERM) and wait for it to exit.
     pub async fn stop(&mut self) {
-        self.thaw();
-        let mut child = self.child.take().expect("running");
-        send_signal(child.id(), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "mariadbd did not stop within 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.end_with(Signal::SIGTERM, Duration::from_secs(60))
+            .await;
     }
 
     /// Kill the server (SIGKILL), as a crash or the OOM killer would, and
     /// wait for it to be gone. `start_again` runs InnoDB's crash recovery.
     pub async fn kill(&mut self) {
+        self.end_with(Signal::SIGKILL, Duration::from_secs(30))
+            .await;
+    }
+
+    /// Send `signal` to the (thawed) server and wait up to `limit` for it
+    /// to exit.
+    async fn end_with(&mut self, signal: Signal, limit: Duration) {
         self.thaw();
         let mut child = self.child.take().expect("running");
-        send_signal(child.id(), Signal::SIGKILL);
-        let deadline = Instant::now() + Duration::from_secs(30);
+        send_signal(child.id(), signal);
+        let deadline = Instant::now() + limit;
         while child.try_wait().unwrap().is_none() {
             assert!(
                 Instant::now() < deadline,
-                "mariadbd still running 30 s after SIGKILL"
+                "mariadbd still running {limit:?} after {signal:?}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
