@@ -167,6 +167,19 @@ impl Settings {
             .unwrap_or_default()
     }
 
+    /// `$config_app_name` from ITFlow's config.php (its setup writes
+    /// `ITFlow`), else `ITFlow`: the name in the subject of the email a
+    /// customer's reply queues for the assigned agent.
+    pub fn app_name(&self) -> String {
+        self.itflow_root
+            .as_deref()
+            .and_then(|root| std::fs::read_to_string(root.join("config.php")).ok())
+            .and_then(|text| {
+                crate::php::config_php::php_string_assignment(&text, "config_app_name")
+            })
+            .unwrap_or_else(|| "ITFlow".to_owned())
+    }
+
     /// Load from `path` (must exist) or, without one, from
     /// `config/replyd.toml` when present; `REPLYD_*` variables win.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {

@@ -55,6 +55,20 @@ pub enum Message {
     StatusNotSettable(i64),
     ResolveWithOpenTasks,
     AnswerTooLarge(u64),
+    /// `ticket_number` matches several tickets in the key's scope.
+    TicketNumberAmbiguous,
+    /// The names of the statuses the ticket may be set to now.
+    StatusNameNotAccepted(Vec<String>),
+    CreatedInvalid,
+    CreatedNeedsReply,
+    CreatedInFuture,
+    CreatedBeforeTicket,
+    /// A parameter a customer's reply cannot carry.
+    CustomerReplyWith(&'static str),
+    CustomerReplyNeedsText,
+    /// HTTP 403: this key may not name another author.
+    AuthorNotPermitted,
+    AuthorNotAgent,
 
     // --- The server's own trouble ---
     AnswerFile,
@@ -109,6 +123,24 @@ impl Message {
             ResolveWithOpenTasks => {
                 "status 4 (Resolved) is not available while the ticket has tasks that are not completed."
             }
+            TicketNumberAmbiguous => {
+                "ticket_number matches more than one ticket; send ticket_id instead."
+            }
+            CreatedInvalid => {
+                "created must be YYYY-MM-DD HH:MM:SS in the company's time zone, or RFC 3339 with an offset (2026-11-20T09:30:00+01:00)."
+            }
+            CreatedNeedsReply => "created is the time of a reply: send it with ticket_reply.",
+            CreatedInFuture => "created is in the future: a reply can be backdated, not postdated.",
+            CreatedBeforeTicket => "created is before the ticket was created.",
+            CustomerReplyNeedsText => {
+                "A customer's reply (contact_id or contact_email) needs ticket_reply, the reply text."
+            }
+            AuthorNotPermitted => {
+                "author_user_id and author_email need an admin's API key, or a key for all clients."
+            }
+            AuthorNotAgent => {
+                "author_user_id or author_email does not name an active agent with access to this ticket's client."
+            }
             AnswerFile => {
                 "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
             }
@@ -154,6 +186,18 @@ impl Message {
                 "The answer would be larger than the {limit} bytes this server sends in one answer; ask for fewer replies with limit and offset."
             ),
             NotReady(reason) => write!(f, "Not ready: {reason}"),
+            StatusNameNotAccepted(names) if names.is_empty() => f.write_str(
+                "status must name a status this ticket can be set to now, and there is none.",
+            ),
+            StatusNameNotAccepted(names) => write!(
+                f,
+                "status must name a status this ticket can be set to now: {}.",
+                names.join(", ")
+            ),
+            CustomerReplyWith(param) => write!(
+                f,
+                "{param} cannot be sent with contact_id or contact_email: a customer's reply sets no status, reply type, time worked or author."
+            ),
             // Every other message is fixed().
             _ => Ok(()),
         }
@@ -205,6 +249,17 @@ mod tests {
             StatusNotSettable(9),
             ResolveWithOpenTasks,
             AnswerTooLarge(1),
+            TicketNumberAmbiguous,
+            StatusNameNotAccepted(vec!["Open".into()]),
+            StatusNameNotAccepted(vec![]),
+            CreatedInvalid,
+            CreatedNeedsReply,
+            CreatedInFuture,
+            CreatedBeforeTicket,
+            CustomerReplyWith("status"),
+            CustomerReplyNeedsText,
+            AuthorNotPermitted,
+            AuthorNotAgent,
             AnswerFile,
             MetricsForbidden,
             NotReady("x".into()),

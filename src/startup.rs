@@ -75,6 +75,7 @@ impl Application {
         let state = web::Data::new(AppState {
             metrics: Metrics::new(&pool, settings.db_pool_max),
             itflow_base_url: settings.base_url(),
+            itflow_app_name: settings.app_name(),
             pool,
             settings: settings.clone(),
             flavour: schema.flavour(),

@@ -17,6 +17,8 @@ pub struct AppState {
     pub flavour: Flavour,
     /// ITFlow's base URL for links in queued emails.
     pub itflow_base_url: String,
+    /// ITFlow's `$config_app_name`, for email subjects.
+    pub itflow_app_name: String,
     /// Recently seen valid API keys (`key_cache_ttl_secs`).
     pub keys: db::keys::KeyCache,
     pub metrics: Metrics,
@@ -30,6 +32,7 @@ impl AppState {
             legacy_author: self.settings.legacy_author_user_id,
             flavour: self.flavour,
             base_url: &self.itflow_base_url,
+            app_name: &self.itflow_app_name,
         }
     }
 }

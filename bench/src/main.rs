@@ -31,7 +31,9 @@ use replyd::db::create::{CreateRequest, create};
 use replyd::db::replies::{ReadDialect, ReadRequest, ReplyFilter, read_query};
 use replyd::domain::RequestMeta;
 use replyd::domain::plan::WriteContext;
-use replyd::domain::{ClientScope, NewReply, Principal, ReplyType, StatusChange, TimeWorked};
+use replyd::domain::{
+    Author, ClientScope, NewReply, Principal, ReplyType, StatusChange, TicketRef, TimeWorked,
+};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,6 +240,7 @@ async fn one_request(
         Scenario::Read(filter) => {
             let (sql, params) = read_query(&ReadRequest {
                 dialect: ReadDialect::Replies,
+                ticket_number: None,
                 filter,
                 reply_type: None,
                 narrow_to_client: None,
@@ -261,7 +264,10 @@ async fn one_request(
                 scope: ClientScope::AllClients,
             };
             let req = NewReply {
-                ticket_id,
+                ticket: TicketRef {
+                    id: Some(ticket_id),
+                    number: None,
+                },
                 client_id: 0,
                 text: with_text.then(|| "bench reply".to_string()),
                 reply_type: ReplyType::Internal,
@@ -271,6 +277,8 @@ async fn one_request(
                 } else {
                     StatusChange::To(2)
                 },
+                author: Author::Key,
+                created: None,
             };
             let meta = RequestMeta {
                 ip: "127.0.0.1".into(),
@@ -282,6 +290,7 @@ async fn one_request(
                 legacy_author: 0,
                 flavour: schema.flavour(),
                 base_url: "",
+                app_name: "ITFlow",
             };
             create(
                 pool,

@@ -2,8 +2,9 @@
 
 use crate::api::auth::{Authorized, CreateReply};
 use crate::db::create::{CreateRequest, create};
-use crate::domain::NewReply;
+use crate::domain::{Author, NewReply};
 use crate::error::ApiError;
+use crate::messages::Message;
 use crate::php::to_json_bytes;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -14,6 +15,11 @@ pub async fn handle(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let new_reply = NewReply::parse(&auth.params)?;
+    // Writing as another agent: admins' keys and first-generation keys for
+    // every client only.
+    if matches!(new_reply.author, Author::Agent(_)) && !auth.principal.may_write_as_others() {
+        return Err(ApiError::Forbidden(Message::AuthorNotPermitted));
+    }
     // Bounded twice by db_timeout_ms: the work (past it the transaction is
     // dropped uncommitted, a 503) and the COMMIT (past it the outcome is
     // unknown, and the answer says so).

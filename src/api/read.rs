@@ -5,6 +5,7 @@ use crate::db::{
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
     text::{TextBuf, write_json_value},
 };
+use crate::domain::TicketNumber;
 use crate::error::{ApiError, Message};
 use crate::php::json::write_json_str;
 use crate::state::AppState;
@@ -38,9 +39,19 @@ pub async fn handle(
         (None, Some(id)) => ReplyFilter::Ticket(id),
         (None, None) => ReplyFilter::All,
     };
+    // `ticket_number` (`12`, `TCK-12`) names the ticket as ticket_id does,
+    // and with it must name the same ticket; a single reply by id ignores
+    // both.
+    let ticket_number = match p.query_first("ticket_number").map(str::trim) {
+        Some(raw) if !raw.is_empty() && !matches!(filter, ReplyFilter::Reply(_)) => {
+            Some(TicketNumber::parse(raw).ok_or_else(ApiError::no_resource)?)
+        }
+        _ => None,
+    };
     let request = ReadRequest {
         dialect: ReadDialect::Replies,
         filter,
+        ticket_number,
         reply_type: None,
         narrow_to_client: auth
             .principal

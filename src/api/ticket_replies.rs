@@ -73,6 +73,7 @@ pub async fn read(
     };
     let request = ReadRequest {
         dialect: ReadDialect::TicketReplies,
+        ticket_number: None,
         filter,
         reply_type,
         scope: auth.principal.scope().clone(),

@@ -10,14 +10,16 @@
 //! the work and the COMMIT are each bounded by `limit`
 //! ([`crate::db::write_then_commit`]).
 
-use crate::db::snapshot::{SnapshotRequest, read_locked};
+use crate::db::snapshot::{SnapshotRequest, TicketMatch, find_ticket, read_locked, read_statuses};
 use crate::db::{write_then_commit, writer};
 use crate::domain::plan::{Actor, WriteContext};
 use crate::domain::plan_itflow::{self, ItflowReply};
-use crate::domain::reply::STATUS_RESOLVED;
-use crate::domain::{NewReply, ReplyType, RequestMeta, StatusChange, plan_replies};
+use crate::domain::reply::{STATUS_OPEN, STATUS_RESOLVED};
+use crate::domain::status::StatusEntry;
+use crate::domain::{Author, NewReply, ReplyType, RequestMeta, StatusChange, plan_replies, status};
 use crate::error::ApiError;
 use crate::messages::Message;
+use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, TxOpts};
 use std::time::Duration;
 
@@ -30,38 +32,74 @@ pub enum CreateRequest<'a> {
     Itflow(&'a ItflowReply),
 }
 
-impl CreateRequest<'_> {
-    /// What the planner of this request needs read.
-    fn snapshot_request(&self, ctx: &WriteContext<'_>) -> SnapshotRequest {
-        let author_user_id = Actor::user_id_of(ctx.principal, ctx.legacy_author);
-        let flavour = ctx.flavour;
-        match self {
-            CreateRequest::Replies(r) => {
-                let status = match r.status {
-                    StatusChange::To(s) => s,
-                    StatusChange::Keep => 0,
-                };
-                let public = r.text.is_some() && r.reply_type == ReplyType::Public;
-                SnapshotRequest {
-                    ticket_id: r.ticket_id,
-                    author_user_id,
-                    requested_status: status,
-                    open_tasks: status == STATUS_RESOLVED,
-                    sla: flavour.keeps_sla_clock() && (status != 0 || public),
-                    mail: false,
-                    contact: false,
-                }
-            }
-            CreateRequest::Itflow(r) => SnapshotRequest {
-                ticket_id: r.ticket_id,
-                author_user_id,
-                requested_status: r.status,
-                open_tasks: false,
-                sla: flavour.keeps_sla_clock() && (r.status != 0 || r.is_public()),
-                mail: flavour.has_email_queue() && r.is_public(),
-                contact: true,
-            },
+/// What a legacy-dialect request needs read, once its ticket is found by
+/// number and its status by name (both read inside the transaction, before
+/// the ticket is locked); and the status list read for a name.
+async fn replies_request<Q: Queryable>(
+    q: &mut Q,
+    r: &NewReply,
+    ctx: &WriteContext<'_>,
+) -> Result<(SnapshotRequest, Vec<StatusEntry>), ApiError> {
+    let ticket_id = match r.ticket.id_only() {
+        Some(id) => id,
+        None => match find_ticket(q, &r.ticket, ctx.principal.scope()).await? {
+            TicketMatch::One(id) => id,
+            TicketMatch::None => return Err(Message::TicketNotFound.into()),
+            TicketMatch::Several => return Err(Message::TicketNumberAmbiguous.into()),
+        },
+    };
+    let (statuses, status) = match &r.status {
+        StatusChange::To(s) => (Vec::new(), *s),
+        StatusChange::Keep => (Vec::new(), 0),
+        StatusChange::Named(name) => {
+            let statuses = read_statuses(q).await?;
+            let id = status::find_by_name(&statuses, name).unwrap_or(0);
+            (statuses, id)
         }
+    };
+    let named_status = matches!(r.status, StatusChange::Named(_));
+    let (customer, agent) = match &r.author {
+        Author::Key => (None, None),
+        Author::Customer(contact) => (Some(contact.clone()), None),
+        Author::Agent(agent) => (None, Some((agent.clone(), ctx.flavour.agent_lists()))),
+    };
+    // A customer's reply moves the ticket to Open.
+    let status = if customer.is_some() {
+        STATUS_OPEN
+    } else {
+        status
+    };
+    let public = r.text.is_some() && r.reply_type == ReplyType::Public;
+    let flavour = ctx.flavour;
+    let request = SnapshotRequest {
+        ticket_id,
+        author_user_id: Actor::user_id_of(ctx.principal, ctx.legacy_author),
+        requested_status: status,
+        // Counted to refuse resolving, and to list the names a status may
+        // be set to.
+        open_tasks: status == STATUS_RESOLVED || named_status,
+        sla: flavour.keeps_sla_clock() && (status != 0 || public),
+        // The assigned agent's email of a customer's reply.
+        mail: flavour.has_email_queue() && customer.is_some(),
+        contact: false,
+        customer,
+        agent,
+    };
+    Ok((request, statuses))
+}
+
+/// What ITFlow's own create needs read.
+fn itflow_request(r: &ItflowReply, ctx: &WriteContext<'_>) -> SnapshotRequest {
+    let flavour = ctx.flavour;
+    SnapshotRequest {
+        ticket_id: r.ticket_id,
+        author_user_id: Actor::user_id_of(ctx.principal, ctx.legacy_author),
+        requested_status: r.status,
+        open_tasks: false,
+        sla: flavour.keeps_sla_clock() && (r.status != 0 || r.is_public()),
+        mail: flavour.has_email_queue() && r.is_public(),
+        contact: true,
+        ..SnapshotRequest::default()
     }
 }
 
@@ -78,13 +116,19 @@ pub async fn create(
     if let CreateRequest::Itflow(r) = request {
         r.check()?;
     }
-    let needs = request.snapshot_request(ctx);
     write_then_commit(limit, async {
         // No connection: 503. Anything failing once the transaction is
         // open: 500.
         let mut tx = pool.start_transaction(TxOpts::default()).await?;
         let work = async {
-            let snapshot = read_locked(&mut tx, &needs).await?;
+            let (needs, statuses) = match request {
+                CreateRequest::Replies(r) => replies_request(&mut tx, r, ctx).await?,
+                CreateRequest::Itflow(r) => (itflow_request(r, ctx), Vec::new()),
+            };
+            let mut snapshot = read_locked(&mut tx, &needs).await?;
+            if let Some(snap) = &mut snapshot {
+                snap.statuses = statuses;
+            }
             let plan = match request {
                 CreateRequest::Replies(r) => match &snapshot {
                     Some(snap) => plan_replies::plan(snap, r, ctx)?,

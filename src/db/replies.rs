@@ -1,7 +1,7 @@
 //! The one query behind both read endpoints.
 
 use crate::db::{within, within_until};
-use crate::domain::ClientScope;
+use crate::domain::{ClientScope, TicketNumber};
 use mysql_async::{Pool, Row, Value, prelude::*};
 use std::future::{Future, poll_fn};
 use std::pin::pin;
@@ -35,6 +35,8 @@ pub enum ReadDialect {
 pub struct ReadRequest {
     pub dialect: ReadDialect,
     pub filter: ReplyFilter,
+    /// The legacy dialect's `ticket_number`: only that ticket's replies.
+    pub ticket_number: Option<TicketNumber>,
     /// `Internal`, `Public` or `Client` (ITFlow's `type` filter).
     pub reply_type: Option<&'static str>,
     pub scope: ClientScope,
@@ -95,6 +97,20 @@ pub fn read_query(req: &ReadRequest) -> (String, Vec<Value>) {
             params.push(id.into());
         }
         ReplyFilter::All => {}
+    }
+    // The ticket looked up by number first (the subquery is read once),
+    // so the replies are still read along the ticket index.
+    if let Some(n) = &req.ticket_number {
+        conditions.push(
+            "tr.ticket_reply_ticket_id IN (SELECT ticket_id FROM tickets WHERE ticket_number = ? \
+             AND (? IS NULL OR LOWER(COALESCE(ticket_prefix, '')) = LOWER(?)))"
+                .into(),
+        );
+        params.extend([
+            n.number.into(),
+            n.prefix.clone().into(),
+            n.prefix.clone().into(),
+        ]);
     }
     if let Some((condition, ids)) = req.scope.sql_condition("t.ticket_client_id") {
         conditions.push(condition);

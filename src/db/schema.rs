@@ -110,6 +110,14 @@ const REQUIRED_USER_TIED: &[(&str, &[&str])] = &[
     ("user_client_permissions", &["user_id", "client_id"]),
 ];
 
+/// Agents' roles and client lists, for a reply written on behalf of an
+/// agent (`author_user_id`): without them every active agent may work on
+/// every client, as in ITFlow before client permissions.
+const AGENT_ACCESS: &[(&str, &[&str])] = &[
+    ("user_roles", &["role_id", "role_is_admin"]),
+    ("user_client_permissions", &["user_id", "client_id"]),
+];
+
 /// The SLA machinery of ITFlow 2.5+ (functions/sla.php): all of it, or
 /// replyd leaves SLA columns alone.
 const SLA_PARTS: &[(&str, &[&str])] = &[
@@ -211,6 +219,9 @@ pub struct Features {
     pub permission_type: bool,
     /// `email_queue` and what ITFlow's public-reply email is built from.
     pub email: bool,
+    /// `user_roles` and `user_client_permissions`, whatever the key
+    /// generation.
+    pub agent_access: bool,
 }
 
 /// How `api_keys` grants access.
@@ -250,6 +261,7 @@ impl SchemaInfo {
             self.features.email,
         )
         .with_allow_deny_lists(self.features.permission_type)
+        .with_agent_lists(self.features.agent_access)
     }
 }
 
@@ -356,6 +368,7 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
         sla: missing_of(SLA_PARTS).is_empty(),
         permission_type: has("user_client_permissions", "permission_type"),
         email: missing_of(EMAIL_PARTS).is_empty(),
+        agent_access: missing_of(AGENT_ACCESS).is_empty(),
     };
     let itflow_version: Option<String> = conn
         .query_first("SELECT config_current_database_version FROM settings WHERE company_id = 1")

@@ -5,8 +5,10 @@
 use crate::db::take;
 use crate::domain::sla::BusinessCalendar;
 use crate::domain::snapshot::{
-    Interval, MailSnapshot, SlaSnapshot, Snapshot, StatusRow, TicketRow,
+    AgentRow, ContactRow, Interval, MailSnapshot, SlaSnapshot, Snapshot, StatusRow, TicketRow,
 };
+use crate::domain::status::StatusEntry;
+use crate::domain::{ClientScope, PersonRef, TicketRef};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use mysql_async::{Row, prelude::*};
@@ -15,7 +17,7 @@ use mysql_async::{Row, prelude::*};
 const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%i:%s";
 
 /// What to read for one create.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SnapshotRequest {
     pub ticket_id: i64,
     /// The user the write is attributed to (for the author's name).
@@ -31,6 +33,11 @@ pub struct SnapshotRequest {
     pub mail: bool,
     /// Read `ticket_contact_id` (ITFlow's own create).
     pub contact: bool,
+    /// The contact a customer's reply names.
+    pub customer: Option<PersonRef>,
+    /// The agent a reply on behalf names, and how agents' client lists are
+    /// read ([`crate::domain::Flavour::agent_lists`]).
+    pub agent: Option<(PersonRef, Option<bool>)>,
 }
 
 /// The locking read; `$contact` is `t.ticket_contact_id` for ITFlow's own
@@ -45,6 +52,7 @@ macro_rules! lock_ticket {
             $contact,
             ", t.ticket_closed_at IS NOT NULL, t.ticket_resolved_at IS NOT NULL, \
                t.ticket_first_response_at IS NOT NULL, \
+               DATE_FORMAT(t.ticket_created_at, '%Y-%m-%d %H:%i:%s'), \
                (SELECT user_name FROM users WHERE user_id = ?), \
                (SELECT COUNT(*) FROM ticket_statuses WHERE ticket_status_id = ?), \
                (SELECT ticket_status_active FROM ticket_statuses WHERE ticket_status_id = ?), \
@@ -97,15 +105,16 @@ pub async fn read_locked<Q: Queryable>(
         closed: take(&mut row, 8)?,
         resolved: take(&mut row, 9)?,
         first_response_set: take(&mut row, 10)?,
+        created_at: parse(take(&mut row, 11)?),
     };
-    let author_name: Option<String> = take(&mut row, 11)?;
-    let status_exists: i64 = take(&mut row, 12)?;
-    let status_active: Option<i64> = take(&mut row, 13)?;
-    let status_name: Option<String> = take(&mut row, 14)?;
-    let current_status_name: Option<String> = take(&mut row, 15)?;
-    let open_tasks: i64 = take(&mut row, 16)?;
-    let timezone: Option<String> = take(&mut row, 17)?;
-    let db_now: String = take(&mut row, 18)?;
+    let author_name: Option<String> = take(&mut row, 12)?;
+    let status_exists: i64 = take(&mut row, 13)?;
+    let status_active: Option<i64> = take(&mut row, 14)?;
+    let status_name: Option<String> = take(&mut row, 15)?;
+    let current_status_name: Option<String> = take(&mut row, 16)?;
+    let open_tasks: i64 = take(&mut row, 17)?;
+    let timezone: Option<String> = take(&mut row, 18)?;
+    let db_now: String = take(&mut row, 19)?;
     let (tz, now) = local_now(timezone.as_deref())
         .unwrap_or_else(|| (TimeZone::UTC, db_now.parse().unwrap_or_default()));
 
@@ -124,9 +133,17 @@ pub async fn read_locked<Q: Queryable>(
         None
     };
     let mail = if req.mail {
-        Some(read_mail(q, req.ticket_id, ticket.contact_id).await?)
+        Some(read_mail(q, &ticket).await?)
     } else {
         None
+    };
+    let contact = match &req.customer {
+        Some(named) if ticket.client_id != 0 => read_contact(q, named, ticket.client_id).await?,
+        _ => None,
+    };
+    let agent = match &req.agent {
+        Some((named, lists)) => read_agent(q, named, *lists).await?,
+        None => None,
     };
     Ok(Some(Snapshot {
         ticket,
@@ -138,6 +155,9 @@ pub async fn read_locked<Q: Queryable>(
         tz,
         sla,
         mail,
+        statuses: Vec::new(),
+        contact,
+        agent,
     }))
 }
 
@@ -236,9 +256,9 @@ async fn read_sla<Q: Queryable>(
 /// What ITFlow's public-reply email is built from.
 async fn read_mail<Q: Queryable>(
     q: &mut Q,
-    ticket_id: i64,
-    contact_id: i64,
+    ticket: &TicketRow,
 ) -> Result<MailSnapshot, mysql_async::Error> {
+    let (ticket_id, contact_id) = (ticket.id, ticket.contact_id);
     let row: Option<Row> = q
         .exec_first(
             "SELECT s.config_smtp_provider, s.config_ticket_from_name, s.config_ticket_from_email, \
@@ -247,9 +267,20 @@ async fn read_mail<Q: Queryable>(
              (SELECT ticket_url_key FROM tickets WHERE ticket_id = ?), \
              (SELECT company_name FROM companies WHERE company_id = 1), \
              (SELECT company_phone FROM companies WHERE company_id = 1), \
-             (SELECT company_phone_country_code FROM companies WHERE company_id = 1) \
+             (SELECT company_phone_country_code FROM companies WHERE company_id = 1), \
+             s.config_ticket_prefix, \
+             (SELECT client_name FROM clients WHERE client_id = ?), \
+             (SELECT user_name FROM users WHERE user_id = ?), \
+             (SELECT user_email FROM users WHERE user_id = ?) \
              FROM settings s WHERE s.company_id = 1",
-            (contact_id, contact_id, ticket_id),
+            (
+                contact_id,
+                contact_id,
+                ticket_id,
+                ticket.client_id,
+                ticket.assigned_to,
+                ticket.assigned_to,
+            ),
         )
         .await?;
     let Some(mut row) = row else {
@@ -266,6 +297,10 @@ async fn read_mail<Q: Queryable>(
         company_phone: take(&mut row, 7)?,
         company_phone_country_code: take(&mut row, 8)?,
         watchers: Vec::new(),
+        ticket_prefix: take(&mut row, 9)?,
+        client_name: take(&mut row, 10)?,
+        assignee_name: take(&mut row, 11)?,
+        assignee_email: take(&mut row, 12)?,
     };
     // No mail configured: no email, and no need for the watchers.
     if !mail.provider.as_deref().unwrap_or("").is_empty() {
@@ -277,4 +312,162 @@ async fn read_mail<Q: Queryable>(
             .await?;
     }
     Ok(mail)
+}
+
+/// The contact a customer's reply names, when it is a contact of
+/// `client_id` and not archived (by id when given, else by email, trimmed
+/// and case-insensitive, the lowest id first).
+async fn read_contact<Q: Queryable>(
+    q: &mut Q,
+    named: &PersonRef,
+    client_id: i64,
+) -> Result<Option<ContactRow>, mysql_async::Error> {
+    const SELECT: &str = "SELECT contact_id, contact_name, contact_email FROM contacts \
+         WHERE contact_client_id = ? AND contact_archived_at IS NULL AND ";
+    let row: Option<(i64, String, Option<String>)> = match (named.id, &named.email) {
+        (Some(id), _) => {
+            q.exec_first(format!("{SELECT}contact_id = ?"), (client_id, id))
+                .await?
+        }
+        (None, Some(email)) => {
+            q.exec_first(
+                format!(
+                    "{SELECT}LOWER(TRIM(contact_email)) = LOWER(?) ORDER BY contact_id LIMIT 1"
+                ),
+                (client_id, email),
+            )
+            .await?
+        }
+        (None, None) => None,
+    };
+    Ok(row.map(|(id, name, email)| ContactRow { id, name, email }))
+}
+
+/// The user a reply on behalf names (by id when given, else by email,
+/// trimmed and case-insensitive, an active agent first), with their role
+/// and client lists; `lists` as [`crate::domain::Flavour::agent_lists`].
+async fn read_agent<Q: Queryable>(
+    q: &mut Q,
+    named: &PersonRef,
+    lists: Option<bool>,
+) -> Result<Option<AgentRow>, mysql_async::Error> {
+    let access = match lists {
+        None => "0, NULL, NULL".to_owned(),
+        Some(types) => {
+            let (allow, deny) = if types {
+                (
+                    "AND cp.permission_type <> 'deny'",
+                    "AND cp.permission_type = 'deny'",
+                )
+            } else {
+                ("", "AND FALSE")
+            };
+            format!(
+                "COALESCE((SELECT r.role_is_admin FROM user_roles r WHERE r.role_id = u.user_role_id), 0), \
+                 (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {allow}), \
+                 (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {deny})"
+            )
+        }
+    };
+    let select = format!(
+        "SELECT u.user_id, u.user_name, u.user_email, \
+         u.user_type = 1 AND u.user_status = 1 AND u.user_archived_at IS NULL AS active_agent, {access} \
+         FROM users u WHERE "
+    );
+    type AgentTuple = (
+        i64,
+        String,
+        String,
+        bool,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<AgentTuple> = match (named.id, &named.email) {
+        (Some(id), _) => q.exec_first(format!("{select}u.user_id = ?"), (id,)).await?,
+        (None, Some(email)) => {
+            q.exec_first(
+                format!(
+                    "{select}LOWER(TRIM(u.user_email)) = LOWER(?) ORDER BY active_agent DESC, u.user_id LIMIT 1"
+                ),
+                (email,),
+            )
+            .await?
+        }
+        (None, None) => None,
+    };
+    let ids = |list: Option<String>| -> Vec<i64> {
+        list.unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.trim().parse().ok())
+            .collect()
+    };
+    Ok(row.map(
+        |(id, name, email, active_agent, admin, allow, deny)| AgentRow {
+            id,
+            name,
+            email,
+            active_agent,
+            is_admin: admin == 1,
+            scope: ClientScope::from_lists(ids(allow), ids(deny)),
+        },
+    ))
+}
+
+/// Every `ticket_statuses` row, for a status named by name.
+pub async fn read_statuses<Q: Queryable>(
+    q: &mut Q,
+) -> Result<Vec<StatusEntry>, mysql_async::Error> {
+    let rows: Vec<(i64, Option<String>, Option<i64>)> = q
+        .exec(
+            "SELECT ticket_status_id, ticket_status_name, ticket_status_active FROM ticket_statuses ORDER BY ticket_status_id",
+            (),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, active)| StatusEntry {
+            id,
+            name: name.unwrap_or_default(),
+            active: active == Some(1),
+        })
+        .collect())
+}
+
+/// What a request's `ticket_number` (and `ticket_id`, when both are given)
+/// names, among the tickets `scope` may see.
+pub enum TicketMatch {
+    None,
+    One(i64),
+    Several,
+}
+
+/// Find the ticket of `ticket`: by number (its prefix, when given,
+/// compared case-insensitively with `ticket_prefix`), and by id too when
+/// both are given.
+pub async fn find_ticket<Q: Queryable>(
+    q: &mut Q,
+    ticket: &TicketRef,
+    scope: &ClientScope,
+) -> Result<TicketMatch, mysql_async::Error> {
+    let Some(number) = &ticket.number else {
+        return Ok(ticket.id.map_or(TicketMatch::None, TicketMatch::One));
+    };
+    let rows: Vec<(i64, i64)> = q
+        .exec(
+            "SELECT ticket_id, ticket_client_id FROM tickets WHERE ticket_number = ? \
+             AND (? IS NULL OR LOWER(COALESCE(ticket_prefix, '')) = LOWER(?)) ORDER BY ticket_id",
+            (number.number, &number.prefix, &number.prefix),
+        )
+        .await?;
+    let ids: Vec<i64> = rows
+        .into_iter()
+        .filter(|(id, client)| scope.allows(*client) && ticket.id.is_none_or(|want| want == *id))
+        .map(|(id, _)| id)
+        .collect();
+    Ok(match ids.as_slice() {
+        [] => TicketMatch::None,
+        [id] => TicketMatch::One(*id),
+        _ => TicketMatch::Several,
+    })
 }

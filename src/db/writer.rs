@@ -23,7 +23,7 @@ pub async fn write(
                 &reply.text,
                 reply.reply_type,
                 &reply.time_worked,
-                &plan.now,
+                &reply.created_at,
                 reply.by,
                 plan.ticket_id,
             ),

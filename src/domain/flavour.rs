@@ -15,6 +15,7 @@ pub struct Flavour {
     ticket_history: bool,
     sla: bool,
     email_queue: bool,
+    agent_lists: bool,
 }
 
 /// How `api_keys` grants access.
@@ -49,7 +50,24 @@ impl Flavour {
             ticket_history,
             sla,
             email_queue,
+            agent_lists: false,
         }
+    }
+
+    /// The same, on a database with `user_roles` and
+    /// `user_client_permissions` (agents' roles and client lists).
+    pub fn with_agent_lists(self, yes: bool) -> Self {
+        Flavour {
+            agent_lists: yes,
+            ..self
+        }
+    }
+
+    /// How an agent's access to clients is read: None when the database
+    /// has no roles and client lists (every active agent may work on every
+    /// client), else whether the lists carry allow/deny types.
+    pub fn agent_lists(&self) -> Option<bool> {
+        self.agent_lists.then_some(self.allow_deny_lists)
     }
 
     /// The same, on a database whose `user_client_permissions` has

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod flavour;
 pub mod plan;
+pub mod plan_customer;
 pub mod plan_itflow;
 pub mod plan_replies;
 pub mod principal;
@@ -10,8 +11,12 @@ pub mod reply;
 pub mod sla;
 pub mod sla_clock;
 pub mod snapshot;
+pub mod status;
 
 pub use audit::RequestMeta;
 pub use flavour::Flavour;
 pub use principal::{ClientScope, Principal};
-pub use reply::{NewReply, ReplyType, StatusChange, TimeWorked};
+pub use reply::{
+    Author, Created, NewReply, PersonRef, ReplyType, StatusChange, TicketNumber, TicketRef,
+    TimeWorked,
+};

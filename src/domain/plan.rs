@@ -83,11 +83,16 @@ pub enum IntervalRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyRow {
     pub text: String,
-    /// `Internal` or `Public`.
+    /// `Internal`, `Public` or `Client`.
     pub reply_type: &'static str,
-    /// `HH:MM:SS`.
-    pub time_worked: String,
+    /// `HH:MM:SS`; None (NULL) for a customer's reply, as the portal
+    /// leaves the column to its default.
+    pub time_worked: Option<String>,
+    /// A user id, or a contact id for a `Client` reply.
     pub by: i64,
+    /// `ticket_reply_created_at`: the write's instant, or a backdated
+    /// reply's `created`.
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +224,8 @@ pub struct WriteContext<'a> {
     pub flavour: crate::domain::Flavour,
     /// ITFlow's base URL, for the portal link in emails.
     pub base_url: &'a str,
+    /// ITFlow's `$config_app_name`, for email subjects.
+    pub app_name: &'a str,
 }
 
 /// A one-line account of a plan, for the planners' table tests.
@@ -259,10 +266,13 @@ pub(crate) fn summary(plan: &WritePlan) -> String {
         });
     }
     if let Some(r) = &plan.reply {
-        parts.push(format!(
-            "reply[{} {} by {}]",
-            r.reply_type, r.time_worked, r.by
-        ));
+        let worked = r.time_worked.as_deref().unwrap_or("NULL");
+        let at = if r.created_at == plan.now {
+            String::new()
+        } else {
+            format!(" at {}", r.created_at)
+        };
+        parts.push(format!("reply[{} {worked} by {}{at}]", r.reply_type, r.by));
     }
     for n in &plan.notifications {
         parts.push(format!("note[user {}]", n.user_id));

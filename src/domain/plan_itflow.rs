@@ -94,8 +94,9 @@ pub fn plan(
     plan.reply = Some(ReplyRow {
         text: r.text.clone(),
         reply_type: r.reply_type,
-        time_worked: r.time_worked.clone(),
+        time_worked: Some(r.time_worked.clone()),
         by: texts.actor.user_id,
+        created_at: plan.now.clone(),
     });
     if r.status != 0 {
         status_change(&mut plan, &mut clock, snap, r, &texts, ctx);
@@ -255,6 +256,7 @@ mod tests {
             legacy_author: 0,
             flavour: Flavour::new(true, true, true, true),
             base_url: "help.example.com",
+            app_name: "ITFlow",
         };
         let snap = snap.map(|mut s| {
             if r.status != 0 && r.status <= 5 {

@@ -138,6 +138,16 @@ impl Principal {
         }
     }
 
+    /// Whether the caller may write a reply as another agent
+    /// (`author_user_id`): an admin's user-tied key, or a first-generation
+    /// key for every client (`api_key_client_id = 0`).
+    pub fn may_write_as_others(&self) -> bool {
+        match self {
+            Principal::ClientKey { scope, .. } => *scope == ClientScope::AllClients,
+            Principal::UserKey { user, .. } => user.is_admin,
+        }
+    }
+
     /// The `module_support` level the caller holds (3 for admins and for
     /// first-generation keys, which ITFlow never restricted by role).
     pub fn support_level(&self) -> i64 {

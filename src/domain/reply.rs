@@ -105,16 +105,21 @@ fn parse_whole_number(s: &str) -> Option<u64> {
 }
 
 /// The status a reply moves the ticket to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusChange {
     /// `status` absent or 0: leave the ticket's status as it is.
     Keep,
     /// A `ticket_statuses` id, still to be checked against the table.
     To(i64),
+    /// A status name (`Resolved`, `on hold`), trimmed; matched
+    /// case-insensitively against the active statuses inside the write
+    /// transaction ([`crate::domain::status`]).
+    Named(String),
 }
 
 /// ITFlow's seeded status ids that carry behaviour.
 pub const STATUS_NEW: i64 = 1;
+pub const STATUS_OPEN: i64 = 2;
 pub const STATUS_RESOLVED: i64 = 4;
 pub const STATUS_CLOSED: i64 = 5;
 
@@ -127,12 +132,145 @@ pub trait Fields {
     fn int_field(&self, name: &str) -> Option<i64> {
         self.field(name).map(crate::php::intval)
     }
+
+    /// The value trimmed, None when absent or empty.
+    fn text_field(&self, name: &str) -> Option<&str> {
+        self.field(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+}
+
+/// A ticket as agents and customers see it: `12`, or `TCK-12` with the
+/// ticket's own prefix (compared case-insensitively).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketNumber {
+    pub prefix: Option<String>,
+    pub number: i64,
+}
+
+impl TicketNumber {
+    /// The trailing digits are the number, anything before them the
+    /// prefix. None when there are no trailing digits or the number is not
+    /// a positive `int`.
+    pub fn parse(raw: &str) -> Option<TicketNumber> {
+        let t = raw.trim();
+        let digits = t.len() - t.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, number) = t.split_at(t.len() - digits);
+        let number: i64 = number
+            .parse()
+            .ok()
+            .filter(|n| (1..=i64::from(i32::MAX)).contains(n))?;
+        Some(TicketNumber {
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+            number,
+        })
+    }
+}
+
+/// The ticket a request names: `ticket_id`, `ticket_number`, or both (which
+/// must then name the same ticket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRef {
+    pub id: Option<i64>,
+    pub number: Option<TicketNumber>,
+}
+
+impl TicketRef {
+    /// `ticket_id` and `ticket_number` of `p`. None when neither is given;
+    /// `Err(TicketNotFound)` when `ticket_number` cannot name any ticket.
+    pub fn parse(p: &impl Fields) -> Result<Option<TicketRef>, Message> {
+        let id = p.int_field("ticket_id").filter(|id| *id != 0);
+        let number = match p.text_field("ticket_number") {
+            None => None,
+            Some(raw) => Some(TicketNumber::parse(raw).ok_or(Message::TicketNotFound)?),
+        };
+        Ok((id.is_some() || number.is_some()).then_some(TicketRef { id, number }))
+    }
+
+    /// The id when the request named the ticket by id alone.
+    pub fn id_only(&self) -> Option<i64> {
+        match self {
+            TicketRef { id, number: None } => *id,
+            _ => None,
+        }
+    }
+}
+
+/// A contact or an agent named by id, by email, or by both (which must
+/// then name the same person). Emails are trimmed and compared
+/// case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRef {
+    pub id: Option<i64>,
+    pub email: Option<String>,
+}
+
+impl PersonRef {
+    fn parse(p: &impl Fields, id: &str, email: &str) -> Option<PersonRef> {
+        let id = p.int_field(id).filter(|id| *id > 0);
+        let email = p.text_field(email).map(str::to_owned);
+        (id.is_some() || email.is_some()).then_some(PersonRef { id, email })
+    }
+
+    /// Whether a row with `id` and `email` is the person named.
+    pub fn matches(&self, id: i64, email: Option<&str>) -> bool {
+        self.id.is_none_or(|want| want == id)
+            && self.email.as_deref().is_none_or(|want| {
+                email.is_some_and(|have| have.trim().to_lowercase() == want.trim().to_lowercase())
+            })
+    }
+}
+
+/// Who a reply is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Author {
+    /// The key: its user, or for a first-generation key
+    /// `legacy_author_user_id`.
+    Key,
+    /// An agent the key writes on behalf of (`author_user_id`,
+    /// `author_email`).
+    Agent(PersonRef),
+    /// The customer: a contact of the ticket's client (`contact_id`,
+    /// `contact_email`).
+    Customer(PersonRef),
+}
+
+/// `created`: when a backdated reply was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// `YYYY-MM-DD HH:MM:SS` on the company's wall clock.
+    Local(jiff::civil::DateTime),
+    /// RFC 3339 with an offset.
+    Instant(jiff::Timestamp),
+}
+
+impl Created {
+    pub fn parse(raw: &str) -> Result<Created, Message> {
+        let t = raw.trim();
+        if let Ok(dt) = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", t) {
+            return Ok(Created::Local(dt));
+        }
+        // RFC 3339 needs the `T` (or a space) and an offset; jiff's
+        // Timestamp parser refuses a time without an offset.
+        match t.parse::<jiff::Timestamp>() {
+            Ok(ts) if t.len() >= 20 => Ok(Created::Instant(ts)),
+            _ => Err(Message::CreatedInvalid),
+        }
+    }
+
+    /// The time on the company's wall clock (`tz`), in whole seconds.
+    pub fn local(self, tz: &jiff::tz::TimeZone) -> jiff::civil::DateTime {
+        let dt = match self {
+            Created::Local(dt) => dt,
+            Created::Instant(ts) => ts.to_zoned(tz.clone()).datetime(),
+        };
+        dt.with().subsec_nanosecond(0).build().unwrap_or(dt)
+    }
 }
 
 /// A create.php request whose parameters are valid on their own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReply {
-    pub ticket_id: i64,
+    pub ticket: TicketRef,
     /// `client_id` parameter, 0 when absent.
     pub client_id: i64,
     /// The reply text (HTML allowed), None for a status-only call.
@@ -140,42 +278,92 @@ pub struct NewReply {
     pub reply_type: ReplyType,
     pub time_worked: TimeWorked,
     pub status: StatusChange,
+    pub author: Author,
+    pub created: Option<Created>,
 }
 
 impl NewReply {
     /// Validate create.php's parameters (body first, then query string).
     pub fn parse(p: &impl Fields) -> Result<Self, Message> {
-        let ticket_id = p.int_field("ticket_id").unwrap_or(0);
-        if ticket_id == 0 {
-            return Err(Message::TicketIdRequired);
-        }
+        let ticket = TicketRef::parse(p)?.ok_or(Message::TicketIdRequired)?;
         // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
         // reply); replyd also treats a reply of only whitespace as none.
         let text = p
             .field("ticket_reply")
             .filter(|t| !t.trim().is_empty() && *t != "0")
             .map(str::to_owned);
-        let status = match p.int_field("status").unwrap_or(0) {
-            s if s > 0 => StatusChange::To(s),
-            0 => StatusChange::Keep,
-            s => {
-                return Err(Message::StatusNotAnId(s));
+        let status = Self::status(p)?;
+        let agent = PersonRef::parse(p, "author_user_id", "author_email");
+        let customer = PersonRef::parse(p, "contact_id", "contact_email");
+        let created = p.text_field("created").map(Created::parse).transpose()?;
+        if created.is_some() && text.is_none() {
+            return Err(Message::CreatedNeedsReply);
+        }
+        let time_worked =
+            TimeWorked::from_params(p.field("hours"), p.field("minutes"), p.field("seconds"))?;
+        let author = match (customer, agent) {
+            (Some(contact), agent) => {
+                // What a customer's reply cannot carry, as the portal's
+                // comment form (client/ticket.php) offers none of it.
+                let refused = if agent.is_some() {
+                    Some("author_user_id and author_email")
+                } else if status != StatusChange::Keep {
+                    Some("status")
+                } else if p.text_field("public_reply_type").is_some() {
+                    Some("public_reply_type")
+                } else if time_worked != TimeWorked::default() {
+                    Some("hours, minutes and seconds")
+                } else {
+                    None
+                };
+                if let Some(param) = refused {
+                    return Err(Message::CustomerReplyWith(param));
+                }
+                if text.is_none() {
+                    return Err(Message::CustomerReplyNeedsText);
+                }
+                Author::Customer(contact)
             }
+            (None, Some(agent)) => Author::Agent(agent),
+            (None, None) => Author::Key,
         };
         if text.is_none() && status == StatusChange::Keep {
             return Err(Message::NothingToDo);
         }
         let reply_type = ReplyType::from_param(p.field("public_reply_type"))?;
-        let time_worked =
-            TimeWorked::from_params(p.field("hours"), p.field("minutes"), p.field("seconds"))?;
         Ok(NewReply {
-            ticket_id,
+            ticket,
             client_id: p.int_field("client_id").unwrap_or(0),
             text,
             reply_type,
             time_worked,
             status,
+            author,
+            created,
         })
+    }
+
+    /// `status`: an id as `intval()` reads it (`4`, ` 4`), or a name.
+    fn status(p: &impl Fields) -> Result<StatusChange, Message> {
+        let Some(raw) = p.text_field("status") else {
+            return Ok(StatusChange::Keep);
+        };
+        let numeric = raw
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit());
+        if !numeric {
+            return Ok(StatusChange::Named(raw.to_owned()));
+        }
+        match crate::php::intval(raw) {
+            s if s > 0 => Ok(StatusChange::To(s)),
+            0 => Ok(StatusChange::Keep),
+            s => Err(Message::StatusNotAnId(s)),
+        }
+    }
+
+    /// Whether the reply is the customer's.
+    pub fn is_customer(&self) -> bool {
+        matches!(self.author, Author::Customer(_))
     }
 }
 
@@ -254,5 +442,102 @@ mod tests {
             "ticket_id is required."
         );
         assert_eq!(refusal("ticket_reply=x"), "ticket_id is required.");
+    }
+
+    #[test]
+    fn tickets_by_number() {
+        let n = |raw: &str| TicketNumber::parse(raw);
+        assert_eq!(
+            n("12"),
+            Some(TicketNumber {
+                prefix: None,
+                number: 12
+            })
+        );
+        assert_eq!(
+            n(" tck-12 "),
+            Some(TicketNumber {
+                prefix: Some("tck-".into()),
+                number: 12
+            })
+        );
+        for bad in ["TCK-", "12a", "0", "TCK-99999999999", ""] {
+            assert_eq!(n(bad), None, "{bad}");
+        }
+        let r = parse("ticket_number=TCK-3&ticket_reply=x").unwrap();
+        assert_eq!(
+            (r.ticket.id, r.ticket.number.map(|n| n.number)),
+            (None, Some(3))
+        );
+        assert_eq!(
+            refusal("ticket_number=TCK-&ticket_reply=x"),
+            Message::TicketNotFound.to_string()
+        );
+        assert_eq!(
+            refusal("ticket_number=&ticket_reply=x"),
+            "ticket_id is required."
+        );
+    }
+
+    #[test]
+    fn customers_agents_dates_and_status_names() {
+        let r = parse("ticket_id=1&ticket_reply=x&contact_email=%20A@B.example%20").unwrap();
+        assert_eq!(
+            r.author,
+            Author::Customer(PersonRef {
+                id: None,
+                email: Some("A@B.example".into())
+            })
+        );
+        let r = parse("ticket_id=1&ticket_reply=x&author_user_id=4").unwrap();
+        assert_eq!(
+            r.author,
+            Author::Agent(PersonRef {
+                id: Some(4),
+                email: None
+            })
+        );
+        for (extra, param) in [
+            ("status=4", "status"),
+            ("status=Resolved", "status"),
+            ("public_reply_type=1", "public_reply_type"),
+            ("minutes=5", "hours, minutes and seconds"),
+            (
+                "author_email=a@b.example",
+                "author_user_id and author_email",
+            ),
+        ] {
+            let m = refusal(&format!("ticket_id=1&ticket_reply=x&contact_id=3&{extra}"));
+            assert_eq!(m, Message::CustomerReplyWith(param).to_string(), "{extra}");
+        }
+        // What has no effect is no reason to refuse.
+        assert!(parse("ticket_id=1&ticket_reply=x&contact_id=3&status=0&hours=0").is_ok());
+        assert_eq!(
+            refusal("ticket_id=1&contact_id=3"),
+            Message::CustomerReplyNeedsText.to_string()
+        );
+        let r = parse("ticket_id=1&status=%20on%20hold").unwrap();
+        assert_eq!(r.status, StatusChange::Named("on hold".into()));
+        assert_eq!(
+            parse("ticket_id=1&status=4abc").unwrap().status,
+            StatusChange::To(4)
+        );
+        let r = parse("ticket_id=1&ticket_reply=x&created=2026-11-20%2009:30:00").unwrap();
+        assert!(matches!(r.created, Some(Created::Local(_))));
+        let r = parse("ticket_id=1&ticket_reply=x&created=2026-11-20T09:30:00Z").unwrap();
+        assert!(matches!(r.created, Some(Created::Instant(_))));
+        for bad in [
+            "2026-11-20T09:30:00",
+            "yesterday",
+            "2026-13-01 00:00:00",
+            "2026-11-20",
+        ] {
+            let m = refusal(&format!("ticket_id=1&ticket_reply=x&created={bad}"));
+            assert_eq!(m, Message::CreatedInvalid.to_string(), "{bad}");
+        }
+        assert_eq!(
+            refusal("ticket_id=1&status=4&created=2026-11-20%2009:30:00"),
+            Message::CreatedNeedsReply.to_string()
+        );
     }
 }

@@ -24,6 +24,9 @@ pub struct SlaClock {
     opened: usize,
     first_response_set: bool,
     now: DateTime,
+    /// When the reply was written (a backdated reply's `created`): the
+    /// time the first response is stamped and judged at.
+    reply_at: DateTime,
     tz: TimeZone,
 }
 
@@ -44,7 +47,16 @@ impl SlaClock {
             opened: 0,
             first_response_set,
             now,
+            reply_at: now,
             tz: tz.clone(),
+        }
+    }
+
+    /// The clock of a reply written at `at` (a backdated reply).
+    pub fn reply_at(self, at: DateTime) -> Self {
+        SlaClock {
+            reply_at: at,
+            ..self
         }
     }
 
@@ -150,7 +162,8 @@ impl SlaClock {
         }
     }
 
-    /// setTicketFirstResponse(): stamp the first response (once) and judge
+    /// setTicketFirstResponse(): stamp the first response (once, at the
+    /// reply's time) and judge
     /// the response SLA: met when on or before `ticket_response_due_at`,
     /// NULL when the ticket has no due date.
     pub fn set_first_response(&mut self, plan: &mut WritePlan) {
@@ -161,8 +174,8 @@ impl SlaClock {
         let met = self
             .state
             .response_due_at
-            .map(|due| i64::from(self.now <= due));
-        plan.ticket.first_response_at = Some(sql_datetime(self.now));
+            .map(|due| i64::from(self.reply_at <= due));
+        plan.ticket.first_response_at = Some(sql_datetime(self.reply_at));
         plan.ticket.response_sla_met = Some(met);
     }
 

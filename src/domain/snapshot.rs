@@ -4,6 +4,7 @@
 //! planners are pure functions of it.
 
 use crate::domain::sla::BusinessCalendar;
+use crate::domain::status::StatusEntry;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
@@ -32,6 +33,35 @@ pub struct Snapshot {
     pub sla: Option<SlaSnapshot>,
     /// What a public-reply email is built from, when one may be queued.
     pub mail: Option<MailSnapshot>,
+    /// Every `ticket_statuses` row, when the request names a status by name.
+    pub statuses: Vec<StatusEntry>,
+    /// The contact a customer's reply names, when it is a contact of the
+    /// ticket's client and not archived.
+    pub contact: Option<ContactRow>,
+    /// The agent a reply on behalf names, when a user matches.
+    pub agent: Option<AgentRow>,
+}
+
+/// A `contacts` row a customer's reply is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRow {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// A `users` row a reply on behalf names, with what decides whether it may
+/// be the author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// An agent (`user_type` 1), active (`user_status` 1), not archived.
+    pub active_agent: bool,
+    pub is_admin: bool,
+    /// The agent's client lists.
+    pub scope: crate::domain::ClientScope,
 }
 
 /// The locked `tickets` row.
@@ -49,6 +79,8 @@ pub struct TicketRow {
     pub closed: bool,
     pub resolved: bool,
     pub first_response_set: bool,
+    /// `ticket_created_at`.
+    pub created_at: Option<DateTime>,
 }
 
 /// A `ticket_statuses` row.
@@ -106,6 +138,13 @@ pub struct MailSnapshot {
     pub company_phone_country_code: Option<String>,
     /// `(watcher_name, watcher_email)`, in id order.
     pub watchers: Vec<(Option<String>, String)>,
+    /// `settings.config_ticket_prefix`.
+    pub ticket_prefix: Option<String>,
+    /// The ticket's client's `client_name`.
+    pub client_name: Option<String>,
+    /// The assigned agent's `user_name` and `user_email`.
+    pub assignee_name: Option<String>,
+    pub assignee_email: Option<String>,
 }
 
 /// Snapshots for the planners' unit tests.
@@ -127,6 +166,7 @@ pub(crate) mod samples {
                 created_by: 1,
                 assigned_to: 2,
                 contact_id: 1,
+                created_at: Some("2026-11-20 09:00:00".parse().unwrap()),
                 ..TicketRow::default()
             },
             author_name: None,
@@ -137,6 +177,9 @@ pub(crate) mod samples {
             tz: TimeZone::UTC,
             sla: None,
             mail: None,
+            statuses: Vec::new(),
+            contact: None,
+            agent: None,
         }
     }
 

@@ -271,6 +271,7 @@ async fn doctor_accepts_itflow_2_6_3s_own_unnamed_index(generation: Generation) 
 async fn plan(db: &TestDb, filter: ReplyFilter, scope: ClientScope) -> Vec<[String; 4]> {
     let (sql, params) = read_query(&ReadRequest {
         dialect: ReadDialect::Replies,
+        ticket_number: None,
         filter,
         reply_type: None,
         narrow_to_client: None,
@@ -298,6 +299,7 @@ async fn plan(db: &TestDb, filter: ReplyFilter, scope: ClientScope) -> Vec<[Stri
 async fn plan_for_replies(db: &TestDb, filter: ReplyFilter) -> (String, Option<String>) {
     let (sql, params) = read_query(&ReadRequest {
         dialect: ReadDialect::Replies,
+        ticket_number: None,
         filter,
         reply_type: None,
         narrow_to_client: None,
