@@ -118,6 +118,19 @@ const AGENT_ACCESS: &[(&str, &[&str])] = &[
     ("user_client_permissions", &["user_id", "client_id"]),
 ];
 
+/// Files attached to replies (ITFlow's `ticket_attachments`).
+const ATTACHMENT_PARTS: &[(&str, &[&str])] = &[(
+    "ticket_attachments",
+    &[
+        "ticket_attachment_id",
+        "ticket_attachment_name",
+        "ticket_attachment_reference_name",
+        "ticket_attachment_created_at",
+        "ticket_attachment_ticket_id",
+        "ticket_attachment_reply_id",
+    ],
+)];
+
 /// The SLA machinery of ITFlow 2.5+ (functions/sla.php): all of it, or
 /// replyd leaves SLA columns alone.
 const SLA_PARTS: &[(&str, &[&str])] = &[
@@ -222,6 +235,8 @@ pub struct Features {
     /// `user_roles` and `user_client_permissions`, whatever the key
     /// generation.
     pub agent_access: bool,
+    /// `ticket_attachments`.
+    pub attachments: bool,
 }
 
 /// How `api_keys` grants access.
@@ -262,6 +277,7 @@ impl SchemaInfo {
         )
         .with_allow_deny_lists(self.features.permission_type)
         .with_agent_lists(self.features.agent_access)
+        .with_attachments(self.features.attachments)
     }
 }
 
@@ -369,6 +385,7 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
         permission_type: has("user_client_permissions", "permission_type"),
         email: missing_of(EMAIL_PARTS).is_empty(),
         agent_access: missing_of(AGENT_ACCESS).is_empty(),
+        attachments: missing_of(ATTACHMENT_PARTS).is_empty(),
     };
     let itflow_version: Option<String> = conn
         .query_first("SELECT config_current_database_version FROM settings WHERE company_id = 1")

@@ -16,6 +16,7 @@ pub struct Flavour {
     sla: bool,
     email_queue: bool,
     agent_lists: bool,
+    attachments: bool,
 }
 
 /// How `api_keys` grants access.
@@ -51,7 +52,21 @@ impl Flavour {
             sla,
             email_queue,
             agent_lists: false,
+            attachments: false,
         }
+    }
+
+    /// The same, on a database with `ticket_attachments`.
+    pub fn with_attachments(self, yes: bool) -> Self {
+        Flavour {
+            attachments: yes,
+            ..self
+        }
+    }
+
+    /// Whether replies can carry files (`ticket_attachments`).
+    pub fn stores_attachments(&self) -> bool {
+        self.attachments
     }
 
     /// The same, on a database with `user_roles` and

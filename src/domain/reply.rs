@@ -280,6 +280,18 @@ pub struct NewReply {
     pub status: StatusChange,
     pub author: Author,
     pub created: Option<Created>,
+    /// Files received with the request (set by the API layer, which stores
+    /// them), in order.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A file received with a reply: its checked name and the name its stored
+/// copy gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub name: crate::domain::attachment::AttachmentName,
+    pub reference: String,
+    pub size: u64,
 }
 
 impl NewReply {
@@ -340,6 +352,7 @@ impl NewReply {
             status,
             author,
             created,
+            attachments: Vec::new(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! real HTTP. The compatibility cases run in their own binary,
 //! tests/compat/main.rs.
 
+mod attachments;
 mod auth;
 mod commit_phase;
 mod crash;
