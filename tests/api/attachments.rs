@@ -257,7 +257,9 @@ async fn every_refusal_leaves_no_file_and_no_row(generation: Generation) {
     let extension = format!("Attachments must be files of these types: {allowed}.");
     let name =
         "Attachment names must not be empty or contain /, \\\\, .., NUL or control characters.";
-    let cases: Vec<(&str, &str, &str, &[u8], u16, String)> = vec![
+    // (what, fields, file name, file data, status, answer)
+    type Case<'a> = (&'a str, &'a str, &'a str, &'a [u8], u16, String);
+    let cases: Vec<Case> = vec![
         (
             "a PHP file",
             "ticket_id=1&ticket_reply=x",
