@@ -44,13 +44,19 @@ pub fn is_multipart(req: &HttpRequest) -> bool {
 /// last of repeated names winning) and its files. At most
 /// `max_upload_bytes` in all, each file at most `max_attachment_bytes`,
 /// the text at most `max_body_bytes`, all within `upload_timeout_ms`.
+///
+/// Before the first file is written anywhere, `admit` is asked with the
+/// fields read so far (the key must come first: in the query string or a
+/// part before the files), so that no one without a valid key can make
+/// replyd write to disk.
 pub async fn read_multipart(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    admit: impl AsyncFnOnce(&HashMap<String, String>) -> Result<(), ApiError>,
 ) -> Result<(HashMap<String, String>, Vec<ReceivedFile>), ApiError> {
     let deadline = state.settings.upload_timeout();
-    tokio::time::timeout(deadline, read_parts(req, payload, state))
+    tokio::time::timeout(deadline, read_parts(req, payload, state, admit))
         .await
         .map_err(|_| ApiError::BodyTimeout(deadline.as_millis()))?
 }
@@ -59,7 +65,9 @@ async fn read_parts(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
+    admit: impl AsyncFnOnce(&HashMap<String, String>) -> Result<(), ApiError>,
 ) -> Result<(HashMap<String, String>, Vec<ReceivedFile>), ApiError> {
+    let mut admit = Some(admit);
     let settings = &state.settings;
     let unreadable = |e: actix_multipart::MultipartError| {
         ApiError::BadRequest(Message::BodyUnreadable(e.to_string()))
@@ -84,6 +92,9 @@ async fn read_parts(
             .map(str::to_owned);
         match filename {
             Some(filename) if FILE_PARTS.contains(&name.as_str()) => {
+                if let Some(admit) = admit.take() {
+                    admit(&fields).await?;
+                }
                 let name = AttachmentName::parse(&filename)?;
                 let (staged, file) = stage(state)?;
                 let mut writer = FileWriter::new(file, settings.max_attachment_bytes);

@@ -17,6 +17,7 @@ use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev, http::Method, web};
+use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -106,7 +107,14 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
                 && A::METHOD == Method::POST
                 && attachments::is_multipart(&req);
             let (params, files) = if multipart {
-                let (fields, files) = attachments::read_multipart(&req, payload, &state).await?;
+                // The key is checked before any file touches the disk.
+                let admit = async |fields: &HashMap<String, String>| {
+                    let params = Params::with_fields(req.query_string(), fields.clone());
+                    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+                    check_key(&params, &meta, &state).await.map(drop)
+                };
+                let (fields, files) =
+                    attachments::read_multipart(&req, payload, &state, admit).await?;
                 (Params::with_fields(req.query_string(), fields), files)
             } else {
                 let body = read_body(payload, &state).await?;

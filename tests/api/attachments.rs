@@ -562,3 +562,39 @@ async fn startup_settles_what_a_crash_left(generation: Generation) {
         ]
     );
 }
+
+per_generation!(no_file_touches_the_disk_before_the_key_is_checked: [user_keys, dump_2_6_7]);
+async fn no_file_touches_the_disk_before_the_key_is_checked(generation: Generation) {
+    let (app, uploads) = app_with_uploads(generation).await;
+    let logs_before = app.db.count("logs").await;
+    for (key, status, message) in [
+        (None, 401, "Authentication failed. API key is missing."),
+        (Some("wrongkey"), 401, "Authentication failed. API key is invalid or has expired."),
+    ] {
+        let mut parts: Vec<(&str, Option<&str>, &[u8])> = Vec::new();
+        if let Some(key) = key {
+            parts.push(("api_key", None, key.as_bytes()));
+        }
+        parts.push(("ticket_id", None, b"1"));
+        parts.push(("ticket_reply", None, b"x"));
+        parts.push(("attachments[]", Some("a.txt"), b"a"));
+        // A key after the files comes too late.
+        parts.push(("api_key", None, GLOBAL_KEY.as_bytes()));
+        let (content_type, body) = multipart(&parts);
+        app.post_raw(CREATE, &content_type, body)
+            .await
+            .assert(status, &refused(message));
+        assert_eq!(files_under(uploads.path()), Vec::<String>::new());
+    }
+    // The invalid key was logged once, as ITFlow logs a failed attempt.
+    assert_eq!(app.db.count("logs").await, logs_before + 1);
+    // In the query string, the key comes first.
+    let (content_type, body) = multipart(&[
+        ("ticket_id", None, b"1"),
+        ("ticket_reply", None, b"x"),
+        ("attachments[]", Some("a.txt"), b"a"),
+    ]);
+    app.post_raw(&format!("{CREATE}?api_key={GLOBAL_KEY}"), &content_type, body)
+        .await
+        .assert(200, &created(8));
+}
