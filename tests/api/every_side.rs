@@ -1,0 +1,1156 @@
+//! Issue 16 in the legacy dialect (/api/v1/tickets/replies/): tickets named
+//! by number, a customer's reply (`contact_id`, `contact_email`), a reply
+//! written on behalf of an agent (`author_user_id`, `author_email`),
+//! backdated replies (`created`) and statuses named by name.
+//!
+//! Every test runs on every generation it applies to; where the schema
+//! decides what is written (`ticket_history`, `email_queue`, the SLA
+//! columns, the log texts of the key generation), the test asks the
+//! database which parts it has.
+
+use crate::helpers::*;
+use serde_json::json;
+
+fn created(id: u64) -> String {
+    format!(r#"{{"success":"True","count":"1","data":[{{"insert_id":{id}}}]}}"#)
+}
+
+fn refused(message: &str) -> String {
+    format!(r#"{{"success":"False","message":"{message}"}}"#)
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+const NOT_FOUND: &str = "No ticket with the specified ticket_id (for this client and company).";
+const AMBIGUOUS: &str = "ticket_number matches more than one ticket; send ticket_id instead.";
+const TICKET_ID_REQUIRED: &str = "ticket_id is required.";
+const CLOSED: &str = "This ticket is closed: it takes no more replies or status changes.";
+const NO_RESOURCE: &str = r#"{"success":"False","message":"No resource (for this client and company) with the specified parameter(s)."}"#;
+
+/// The message refusing `param` on a customer's reply.
+fn customer_with(param: &str) -> String {
+    refused(&format!(
+        "{param} cannot be sent with contact_id or contact_email: a customer's reply sets no status, reply type, time worked or author."
+    ))
+}
+const CUSTOMER_NEEDS_TEXT: &str =
+    "A customer's reply (contact_id or contact_email) needs ticket_reply, the reply text.";
+/// POST a form body with `key`.
+async fn post(app: &TestApp, key: &str, form: &str) -> Answer {
+    app.post_form(CREATE, &format!("api_key={key}&{form}"))
+        .await
+}
+
+/// Whether `table.column` exists in the test database.
+async fn has_column(app: &TestApp, table: &str, column: &str) -> bool {
+    app.db
+        .value(&format!(
+            "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{}' \
+             AND TABLE_NAME = '{table}' AND COLUMN_NAME = '{column}'",
+            app.db.name
+        ))
+        .await
+        .as_deref()
+        == Some("1")
+}
+
+/// Whether the schema has what queuing ITFlow's email needs (replyd's
+/// `EMAIL_PARTS`: ITFlow 2.4.4's `email_queue` has no `email_attachments`,
+/// the client-key fixture no mail settings).
+async fn has_email_machinery(app: &TestApp) -> bool {
+    has_column(app, "email_queue", "email_attachments").await
+        && has_column(app, "settings", "config_smtp_provider").await
+        && has_column(app, "settings", "config_ticket_from_email").await
+        && app.db.has_table("ticket_watchers").await
+        && has_column(app, "companies", "company_phone_country_code").await
+        && has_column(app, "tickets", "ticket_url_key").await
+}
+
+/// Whether the schema keeps ITFlow's SLA clock (`slas`, `sla_history`).
+async fn has_sla(app: &TestApp) -> bool {
+    app.db.has_table("slas").await && app.db.has_table("sla_history").await
+}
+
+/// Everything a create may write: every `tickets` row, and the row counts
+/// of the tables a create inserts into (those the schema has).
+async fn everything(app: &TestApp) -> Vec<Vec<Option<String>>> {
+    let mut all = app
+        .db
+        .rows("SELECT * FROM tickets ORDER BY ticket_id")
+        .await;
+    for table in [
+        "ticket_replies",
+        "notifications",
+        "logs",
+        "ticket_history",
+        "email_queue",
+        "sla_history",
+    ] {
+        if app.db.has_table(table).await {
+            all.push(vec![s(table), Some(app.db.count(table).await.to_string())]);
+        }
+    }
+    all
+}
+
+/// Nothing was written: the seed's rows, untouched (ticket rows compared
+/// with `before`, taken from [`everything`] before the refused calls).
+async fn assert_untouched(app: &TestApp, before: &[Vec<Option<String>>]) {
+    assert_eq!(everything(app).await, before, "a refusal wrote something");
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(app.db.count("notifications").await, 0);
+    assert_eq!(app.db.count("logs").await, 0);
+    for table in ["ticket_history", "email_queue", "sla_history"] {
+        if app.db.has_table(table).await {
+            assert_eq!(app.db.count(table).await, 0, "{table}");
+        }
+    }
+}
+
+/// The columns of reply `id`: text, type, by, time worked, created at,
+/// ticket.
+async fn reply_row(app: &TestApp, id: u64) -> Vec<Option<String>> {
+    app.db
+        .rows(&format!(
+            "SELECT ticket_reply, ticket_reply_type, ticket_reply_by, ticket_reply_time_worked, \
+             DATE_FORMAT(ticket_reply_created_at, '%Y-%m-%d %H:%i:%s'), ticket_reply_ticket_id, \
+             ticket_reply_archived_at FROM ticket_replies WHERE ticket_reply_id = {id}"
+        ))
+        .await
+        .remove(0)
+}
+
+/// Ticket `id`: status, updated_at, resolved_at, first_response_at.
+async fn ticket_row(app: &TestApp, id: u64) -> Vec<Option<String>> {
+    app.db
+        .rows(&format!(
+            "SELECT ticket_status, ticket_updated_at, ticket_resolved_at, ticket_first_response_at \
+             FROM tickets WHERE ticket_id = {id}"
+        ))
+        .await
+        .remove(0)
+}
+
+/// Every `logs` row: type, action, description, client, user, entity,
+/// created at, IP and user agent.
+async fn logs(app: &TestApp) -> Vec<Vec<Option<String>>> {
+    app.db
+        .rows(
+            "SELECT log_type, log_action, log_description, log_client_id, log_user_id, \
+             log_entity_id, log_created_at, log_ip, log_user_agent FROM logs ORDER BY log_id",
+        )
+        .await
+}
+
+/// One expected `logs` row, written at `at` by this test's client.
+fn log(
+    kind: &str,
+    action: &str,
+    description: &str,
+    (client, user, entity): (i64, i64, i64),
+    at: &str,
+) -> Vec<Option<String>> {
+    vec![
+        s(kind),
+        s(action),
+        s(description),
+        Some(client.to_string()),
+        Some(user.to_string()),
+        Some(entity.to_string()),
+        s(at),
+        s("127.0.0.1"),
+        s("replyd-tests/1.0"),
+    ]
+}
+
+/// The instant of the (last) write: its first `logs` row's stamp.
+async fn write_instant(app: &TestApp) -> String {
+    app.db
+        .value("SELECT log_created_at FROM logs ORDER BY log_id DESC LIMIT 1")
+        .await
+        .expect("a logs row")
+}
+
+/// Every `ticket_history` row: status, description, created at, ticket.
+async fn history(app: &TestApp) -> Vec<Vec<Option<String>>> {
+    app.db
+        .rows(
+            "SELECT ticket_history_status, ticket_history_description, ticket_history_created_at, \
+             ticket_history_ticket_id FROM ticket_history ORDER BY ticket_history_id",
+        )
+        .await
+}
+
+/// Every notification: text, action, client, user, timestamp, dismissed.
+async fn notifications(app: &TestApp) -> Vec<Vec<Option<String>>> {
+    app.db
+        .rows(
+            "SELECT notification_type, notification, notification_action, notification_client_id, \
+             notification_user_id, notification_timestamp, notification_dismissed_at \
+             FROM notifications ORDER BY notification_id",
+        )
+        .await
+}
+
+// ---------------------------------------------------------------------
+// ticket_number
+// ---------------------------------------------------------------------
+
+per_generation!(a_ticket_number_names_the_ticket_on_create);
+async fn a_ticket_number_names_the_ticket_on_create(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // `TCK-1`, its prefix in another case, the bare number, and both
+    // ticket_id and ticket_number naming ticket 1.
+    for (id, q) in (8..).zip([
+        "ticket_number=TCK-1",
+        "ticket_number=tck-1",
+        "ticket_number=1",
+        "ticket_number=+TCK-1+",
+        "ticket_id=1&ticket_number=TCK-1",
+    ]) {
+        app.create(&format!("{q}&ticket_reply=by+number"))
+            .await
+            .assert(200, &created(id));
+        assert_eq!(
+            app.db
+                .value(&format!(
+                    "SELECT ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id = {id}"
+                ))
+                .await,
+            s("1"),
+            "{q}"
+        );
+    }
+    // JSON bodies: the number as text and as a JSON number; a status-only
+    // call by number.
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_number": "TCK-2", "ticket_reply": "json"}),
+    )
+    .await
+    .assert(200, &created(13));
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_number": 5, "ticket_reply": "json number"}),
+    )
+    .await
+    .assert(200, &created(14));
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_reply_id, ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id > 12 ORDER BY ticket_reply_id")
+            .await,
+        vec![vec![s("13"), s("2")], vec![s("14"), s("5")]]
+    );
+    app.create("ticket_number=TCK-1&status=3")
+        .await
+        .assert(200, &created(0));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_status FROM tickets WHERE ticket_id = 1")
+            .await,
+        s("3")
+    );
+    // The Acme key on its own ticket by number.
+    post(&app, ACME_KEY, "ticket_number=TCK-4&ticket_reply=acme")
+        .await
+        .assert(200, &created(15));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id = 15")
+            .await,
+        s("4")
+    );
+}
+
+per_generation!(a_ticket_number_naming_no_ticket_in_scope_is_not_found);
+async fn a_ticket_number_naming_no_ticket_in_scope_is_not_found(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let before = everything(&app).await;
+    let not_found = refused(NOT_FOUND);
+    for q in [
+        // Another prefix, an unknown number, unparseable numbers.
+        "ticket_number=ABC-1",
+        "ticket_number=TCK-99",
+        "ticket_number=99",
+        "ticket_number=TCK-",
+        "ticket_number=12a",
+        "ticket_number=0",
+        "ticket_number=TCK-99999999999",
+        // ticket_id and ticket_number naming different tickets.
+        "ticket_id=1&ticket_number=TCK-2",
+        "ticket_id=2&ticket_number=1",
+        "ticket_id=999&ticket_number=TCK-1",
+        // A client_id that is not the ticket's.
+        "ticket_number=TCK-1&client_id=2",
+    ] {
+        app.create(&format!("{q}&ticket_reply=x"))
+            .await
+            .assert(200, &not_found);
+    }
+    // Globex's ticket is outside the Acme key's scope, by number as by id.
+    post(&app, ACME_KEY, "ticket_number=TCK-2&ticket_reply=x")
+        .await
+        .assert(200, &not_found);
+    post(&app, ACME_KEY, "ticket_number=2&status=3")
+        .await
+        .assert(200, &not_found);
+    app.post_json(
+        CREATE,
+        json!({"api_key": ACME_KEY, "ticket_number": "TCK-2", "ticket_reply": "x"}),
+    )
+    .await
+    .assert(200, &not_found);
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_number": "TCK-2", "ticket_reply": "x"}),
+    )
+    .await
+    .assert(200, &not_found);
+    // Neither ticket_id nor ticket_number (an empty one is none).
+    let required = refused(TICKET_ID_REQUIRED);
+    app.create("ticket_reply=x").await.assert(200, &required);
+    app.create("ticket_number=&ticket_reply=x")
+        .await
+        .assert(200, &required);
+    app.create("ticket_number=+++&ticket_reply=x")
+        .await
+        .assert(200, &required);
+    // The closed ticket by number is still closed.
+    app.create("ticket_number=TCK-3&ticket_reply=x")
+        .await
+        .assert(200, &refused(CLOSED));
+    assert_untouched(&app, &before).await;
+}
+
+per_generation!(a_ticket_number_several_tickets_share_is_ambiguous);
+async fn a_ticket_number_several_tickets_share_is_ambiguous(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // Ticket 6 of Globex carries number 1 under another prefix.
+    app.db
+        .exec_script(
+            "INSERT INTO tickets (ticket_id, ticket_prefix, ticket_number, ticket_subject, ticket_details, \
+             ticket_status, ticket_created_at, ticket_created_by, ticket_assigned_to, ticket_client_id, \
+             ticket_contact_id) VALUES (6, 'OLD-', 1, 'Imported', 'Old system.', 2, '2026-11-20 08:00:00', \
+             0, 0, 2, 0)",
+        )
+        .await;
+    let before = everything(&app).await;
+    app.create("ticket_number=1&ticket_reply=x")
+        .await
+        .assert(200, &refused(AMBIGUOUS));
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_number": 1, "status": 3}),
+    )
+    .await
+    .assert(200, &refused(AMBIGUOUS));
+    assert_untouched(&app, &before).await;
+    // The prefix, or the ticket_id with it, or a key that sees one of them
+    // only, picks one.
+    app.create("ticket_number=old-1&ticket_reply=imported")
+        .await
+        .assert(200, &created(8));
+    app.create("ticket_number=TCK-1&ticket_reply=ours")
+        .await
+        .assert(200, &created(9));
+    app.create("ticket_id=6&ticket_number=1&ticket_reply=by+both")
+        .await
+        .assert(200, &created(10));
+    post(&app, ACME_KEY, "ticket_number=1&ticket_reply=acme")
+        .await
+        .assert(200, &created(11));
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_reply_id, ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id > 7 ORDER BY ticket_reply_id")
+            .await,
+        vec![
+            vec![s("8"), s("6")],
+            vec![s("9"), s("1")],
+            vec![s("10"), s("6")],
+            vec![s("11"), s("1")],
+        ]
+    );
+}
+
+per_generation!(read_by_ticket_number_is_read_by_ticket_id);
+async fn read_by_ticket_number_is_read_by_ticket_id(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let read = |key: &str, q: &str| format!("{READ}?api_key={key}&{q}");
+    let by_id = app.get(&read(GLOBAL_KEY, "ticket_id=1")).await;
+    assert_eq!(by_id.status, 200);
+    assert_eq!(by_id.json()["count"], 4, "{by_id:?}");
+    for q in [
+        "ticket_number=TCK-1",
+        "ticket_number=tck-1",
+        "ticket_number=1",
+        "ticket_number=%20TCK-1%20",
+        "ticket_number=TCK-1&ticket_id=1",
+    ] {
+        app.get(&read(GLOBAL_KEY, q)).await.assert(200, &by_id.body);
+    }
+    // The Acme key, by number, on its own ticket.
+    let acme_by_id = app.get(&read(ACME_KEY, "ticket_id=1")).await;
+    assert_eq!(acme_by_id.status, 200);
+    app.get(&read(ACME_KEY, "ticket_number=TCK-1"))
+        .await
+        .assert(200, &acme_by_id.body);
+    // What matches nothing answers as an unknown ticket_id does.
+    let unknown = app.get(&read(GLOBAL_KEY, "ticket_id=999")).await;
+    unknown.assert(200, NO_RESOURCE);
+    for q in [
+        "ticket_number=TCK-2&ticket_id=1",
+        "ticket_number=1&ticket_id=2",
+        "ticket_number=TCK-99",
+        "ticket_number=ABC-1",
+        "ticket_number=TCK-",
+        "ticket_number=12a",
+    ] {
+        app.get(&read(GLOBAL_KEY, q))
+            .await
+            .assert(unknown.status, &unknown.body);
+    }
+    // Out of the Acme key's scope: as ticket_id=2 answers it.
+    let acme_other = app.get(&read(ACME_KEY, "ticket_id=2")).await;
+    acme_other.assert(200, NO_RESOURCE);
+    app.get(&read(ACME_KEY, "ticket_number=TCK-2"))
+        .await
+        .assert(200, &acme_other.body);
+    // reply_id wins over both.
+    let reply_4 = app.get(&read(GLOBAL_KEY, "reply_id=4")).await;
+    assert_eq!(reply_4.json()["count"], 1, "{reply_4:?}");
+    app.get(&read(GLOBAL_KEY, "reply_id=4&ticket_number=TCK-1"))
+        .await
+        .assert(200, &reply_4.body);
+    app.get(&read(GLOBAL_KEY, "reply_id=4&ticket_number=bogus"))
+        .await
+        .assert(200, &reply_4.body);
+}
+
+// ---------------------------------------------------------------------
+// A customer's reply: contact_id or contact_email
+// ---------------------------------------------------------------------
+
+/// The `logs` rows of a customer's reply by `contact` on `ticket`
+/// (`TCK-1 - Printer not working`) with the key named `key`, at `at`:
+/// no user, the ticket's client; a reopen's row first.
+fn customer_logs(
+    app: &TestApp,
+    contact: &str,
+    ticket: &str,
+    key: &str,
+    (client, ticket_id): (i64, i64),
+    reopened: bool,
+    at: &str,
+) -> Vec<Vec<Option<String>>> {
+    let (number, _) = ticket.split_once(" - ").unwrap();
+    let mut rows = Vec::new();
+    if reopened {
+        rows.push(log(
+            "Ticket",
+            "Edit",
+            &format!("{contact} reopened ticket {number} via API ({key})"),
+            (client, 0, ticket_id),
+            at,
+        ));
+    }
+    if app.db.user_keys {
+        rows.push(log(
+            "Ticket",
+            "Reply",
+            &format!("Added a Client reply from {contact} to ticket {ticket} via API ({key})"),
+            (client, 0, ticket_id),
+            at,
+        ));
+        rows.push(log(
+            "API",
+            "Success",
+            &format!("Added a Client reply from {contact} to ticket {number} via API ({key})"),
+            (client, 0, 0),
+            at,
+        ));
+    } else {
+        rows.push(log(
+            "Ticket",
+            "Reply",
+            &format!("{contact} replied to ticket {ticket} and was a Client reply via API ({key})"),
+            (client, 0, ticket_id),
+            at,
+        ));
+    }
+    rows
+}
+
+/// No notification, no history, no email and no SLA interval were written.
+async fn assert_no_side_rows(app: &TestApp) {
+    assert_eq!(notifications(app).await, Vec::<Vec<Option<String>>>::new());
+    for table in ["ticket_history", "email_queue", "sla_history"] {
+        if app.db.has_table(table).await {
+            assert_eq!(app.db.count(table).await, 0, "{table}");
+        }
+    }
+}
+
+per_generation!(a_customers_reply_on_an_open_ticket_leaves_the_ticket_alone);
+async fn a_customers_reply_on_an_open_ticket_leaves_the_ticket_alone(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let tickets = app
+        .db
+        .rows("SELECT * FROM tickets ORDER BY ticket_id")
+        .await;
+    app.create("ticket_id=1&ticket_reply=Still+%3Cb%3Ejams%3C%2Fb%3E&contact_id=1")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("Still <b>jams</b>"),
+            s("Client"),
+            s("1"),
+            None,
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    // Ticket 1 is Open already: its row (ticket_updated_at included) is
+    // as it was.
+    assert_eq!(
+        app.db
+            .rows("SELECT * FROM tickets ORDER BY ticket_id")
+            .await,
+        tickets
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), None, None, None]);
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Carla Contact",
+            "TCK-1 - Printer not working",
+            "Global key",
+            (1, 1),
+            false,
+            &at
+        )
+    );
+    assert_no_side_rows(&app).await;
+}
+
+per_generation!(a_customer_is_named_by_email_trimmed_and_case_insensitive);
+async fn a_customer_is_named_by_email_trimmed_and_case_insensitive(generation: Generation) {
+    let app = spawn_app(generation).await;
+    app.create("ticket_id=1&ticket_reply=form&contact_email=+CARLA%40acme.example+")
+        .await
+        .assert(200, &created(8));
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "json", "contact_email": " CARLA@acme.example "}),
+    )
+    .await
+    .assert(200, &created(9));
+    // Both, naming the same contact; and the contact id as a JSON number,
+    // by ticket number.
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_number": "TCK-1", "ticket_reply": "both", "contact_id": 1, "contact_email": "Carla@Acme.Example"}),
+    )
+    .await
+    .assert(200, &created(10));
+    // The query string is read after the body (create.php).
+    app.post_form(
+        &format!("{CREATE}?contact_email=carla%40acme.example"),
+        &format!("api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply=query"),
+    )
+    .await
+    .assert(200, &created(11));
+    let rows = app
+        .db
+        .rows(
+            "SELECT ticket_reply, ticket_reply_type, ticket_reply_by, ticket_reply_time_worked, \
+             ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id > 7 ORDER BY ticket_reply_id",
+        )
+        .await;
+    let row = |text: &str| vec![s(text), s("Client"), s("1"), None, s("1")];
+    assert_eq!(
+        rows,
+        vec![row("form"), row("json"), row("both"), row("query")]
+    );
+    // Each reply logs as the first did; the ticket stayed untouched.
+    let per_reply = if app.db.user_keys { 2 } else { 1 };
+    assert_eq!(app.db.count("logs").await, 4 * per_reply);
+    assert_eq!(
+        app.db
+            .value("SELECT COUNT(*) FROM logs WHERE log_user_id <> 0 OR log_client_id <> 1")
+            .await,
+        s("0")
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), None, None, None]);
+    assert_no_side_rows(&app).await;
+}
+
+per_generation!(a_customers_reply_opens_a_ticket_on_hold_or_new);
+async fn a_customers_reply_opens_a_ticket_on_hold_or_new(generation: Generation) {
+    let app = spawn_app(generation).await;
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_status = 3, ticket_updated_at = NULL WHERE ticket_id = 1",
+        )
+        .await;
+    app.create("ticket_id=1&ticket_reply=Any+news%3F&contact_id=1")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("Any news?"),
+            s("Client"),
+            s("1"),
+            None,
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), s(&at), None, None]);
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Carla Contact",
+            "TCK-1 - Printer not working",
+            "Global key",
+            (1, 1),
+            false,
+            &at
+        )
+    );
+    let has_history = app.db.has_table("ticket_history").await;
+    if has_history {
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("Open"),
+                s("Carla Contact replied via the API (Global key), reopening the ticket"),
+                s(&at),
+                s("1")
+            ]]
+        );
+    }
+    assert_eq!(notifications(&app).await, Vec::<Vec<Option<String>>>::new());
+
+    // Globex's new ticket 2, by its contact Gus, with the key of the
+    // generation that may reply there.
+    app.create("ticket_id=2&ticket_reply=Tunnel+still+down&contact_email=gus%40globex.example")
+        .await
+        .assert(200, &created(9));
+    let at2 = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 9).await,
+        vec![
+            s("Tunnel still down"),
+            s("Client"),
+            s("2"),
+            None,
+            s(&at2),
+            s("2"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 2).await, vec![s("2"), s(&at2), None, None]);
+    let mut expected_logs = customer_logs(
+        &app,
+        "Carla Contact",
+        "TCK-1 - Printer not working",
+        "Global key",
+        (1, 1),
+        false,
+        &at,
+    );
+    expected_logs.extend(customer_logs(
+        &app,
+        "Gus Globex",
+        "TCK-2 - VPN down",
+        "Global key",
+        (2, 2),
+        false,
+        &at2,
+    ));
+    assert_eq!(logs(&app).await, expected_logs);
+    if has_history {
+        assert_eq!(
+            history(&app).await[1..],
+            [vec![
+                s("Open"),
+                s("Gus Globex replied via the API (Global key), reopening the ticket"),
+                s(&at2),
+                s("2")
+            ]]
+        );
+    }
+    assert_eq!(notifications(&app).await, Vec::<Vec<Option<String>>>::new());
+    for table in ["email_queue", "sla_history"] {
+        if app.db.has_table(table).await {
+            assert_eq!(app.db.count(table).await, 0, "{table}");
+        }
+    }
+}
+
+per_generation!(a_customers_reply_reopens_a_resolved_ticket);
+async fn a_customers_reply_reopens_a_resolved_ticket(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let sla = has_sla(&app).await;
+    assert_eq!(sla, app.db.user_keys, "SLA machinery");
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_status = 4, ticket_resolved_at = '2026-11-20 12:00:00', \
+             ticket_updated_at = NULL WHERE ticket_id = 1",
+        )
+        .await;
+    if sla {
+        // The resolution verdict and alert stage a reopen resets.
+        app.db
+            .exec_script(
+                "UPDATE tickets SET ticket_resolution_sla_met = 1, ticket_resolution_sla_alert_stage = 2, \
+                 ticket_updated_at = NULL WHERE ticket_id = 1",
+            )
+            .await;
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "It jams again", "contact_email": "carla@acme.example"}),
+    )
+    .await
+    .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("It jams again"),
+            s("Client"),
+            s("1"),
+            None,
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), s(&at), None, None]);
+    if sla {
+        assert_eq!(
+            app.db
+                .rows("SELECT ticket_resolution_sla_met, ticket_resolution_sla_alert_stage FROM tickets WHERE ticket_id = 1")
+                .await,
+            vec![vec![None, s("0")]]
+        );
+    }
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Carla Contact",
+            "TCK-1 - Printer not working",
+            "Global key",
+            (1, 1),
+            true,
+            &at
+        )
+    );
+    if app.db.has_table("ticket_history").await {
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("Open"),
+                s("Carla Contact reopened the ticket via the API (Global key)"),
+                s(&at),
+                s("1")
+            ]]
+        );
+    }
+    assert_eq!(notifications(&app).await, Vec::<Vec<Option<String>>>::new());
+    for table in ["email_queue", "sla_history"] {
+        if app.db.has_table(table).await {
+            assert_eq!(app.db.count(table).await, 0, "{table}");
+        }
+    }
+}
+
+per_generation!(a_contact_not_of_the_tickets_client_or_archived_is_not_found);
+async fn a_contact_not_of_the_tickets_client_or_archived_is_not_found(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let before = everything(&app).await;
+    let not_found = refused(NOT_FOUND);
+    for q in [
+        // Gus is Globex's, ticket 1 Acme's.
+        "ticket_id=1&contact_id=2",
+        "ticket_id=1&contact_email=gus%40globex.example",
+        // Unknown contacts.
+        "ticket_id=1&contact_id=99",
+        "ticket_id=1&contact_email=nobody%40acme.example",
+        // Both given, naming different contacts.
+        "ticket_id=1&contact_id=1&contact_email=gus%40globex.example",
+        "ticket_id=2&contact_id=1&contact_email=gus%40globex.example",
+        // Ticket 5 has no client, so no customer.
+        "ticket_id=5&contact_id=1",
+        // Unknown tickets, by id and by number.
+        "ticket_id=999&contact_id=1",
+        "ticket_number=TCK-99&contact_id=1",
+    ] {
+        app.create(&format!("{q}&ticket_reply=x"))
+            .await
+            .assert(200, &not_found);
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "x", "contact_email": "GUS@globex.example"}),
+    )
+    .await
+    .assert(200, &not_found);
+    // Out of the Acme key's scope, even with Globex's own contact.
+    post(&app, ACME_KEY, "ticket_id=2&contact_id=2&ticket_reply=x")
+        .await
+        .assert(200, &not_found);
+    // An archived contact writes no more.
+    app.db
+        .exec_script(
+            "UPDATE contacts SET contact_archived_at = '2026-01-01 00:00:00' WHERE contact_id = 1",
+        )
+        .await;
+    app.create("ticket_id=1&contact_id=1&ticket_reply=x")
+        .await
+        .assert(200, &not_found);
+    app.create("ticket_id=1&contact_email=carla%40acme.example&ticket_reply=x")
+        .await
+        .assert(200, &not_found);
+    assert_untouched(&app, &before).await;
+}
+
+per_generation!(a_customers_reply_carries_no_status_type_time_or_author);
+async fn a_customers_reply_carries_no_status_type_time_or_author(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // Ticket 4 set Closed without a closed_at: closed all the same.
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_status = 5, ticket_updated_at = NULL WHERE ticket_id = 4",
+        )
+        .await;
+    let before = everything(&app).await;
+    let closed = refused(CLOSED);
+    app.create("ticket_id=3&contact_id=1&ticket_reply=x")
+        .await
+        .assert(200, &closed);
+    app.create("ticket_number=TCK-3&contact_email=carla%40acme.example&ticket_reply=x")
+        .await
+        .assert(200, &closed);
+    app.create("ticket_id=4&contact_id=1&ticket_reply=x")
+        .await
+        .assert(200, &closed);
+    for (extra, param) in [
+        ("status=2", "status"),
+        ("status=4", "status"),
+        ("status=Open", "status"),
+        ("status=bogus", "status"),
+        ("public_reply_type=0", "public_reply_type"),
+        ("public_reply_type=1", "public_reply_type"),
+        ("public_reply_type=2", "public_reply_type"),
+        ("hours=1", "hours, minutes and seconds"),
+        ("minutes=5", "hours, minutes and seconds"),
+        ("hours=0&minutes=0&seconds=1", "hours, minutes and seconds"),
+        ("author_user_id=2", "author_user_id and author_email"),
+        (
+            "author_email=tess%40example.com",
+            "author_user_id and author_email",
+        ),
+    ] {
+        for contact in ["contact_id=1", "contact_email=carla%40acme.example"] {
+            app.create(&format!("ticket_id=1&ticket_reply=x&{contact}&{extra}"))
+                .await
+                .assert(200, &customer_with(param));
+        }
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "x", "contact_id": 1, "status": "Resolved"}),
+    )
+    .await
+    .assert(200, &customer_with("status"));
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "x", "contact_id": 1, "hours": 2}),
+    )
+    .await
+    .assert(200, &customer_with("hours, minutes and seconds"));
+    // No reply text.
+    let needs_text = refused(CUSTOMER_NEEDS_TEXT);
+    for q in [
+        "ticket_id=1&contact_id=1",
+        "ticket_id=1&contact_id=1&ticket_reply=+++",
+        "ticket_id=1&contact_email=carla%40acme.example&ticket_reply=",
+    ] {
+        app.create(q).await.assert(200, &needs_text);
+    }
+    // Refused before anything is looked up: on a closed or missing ticket
+    // too.
+    app.create("ticket_id=3&contact_id=1&ticket_reply=x&status=2")
+        .await
+        .assert(200, &customer_with("status"));
+    app.create("ticket_id=999&contact_id=99")
+        .await
+        .assert(200, &needs_text);
+    // The 403 for another author is not reached: the customer's refusal
+    // comes first, for the Acme key too.
+    post(
+        &app,
+        ACME_KEY,
+        "ticket_id=1&ticket_reply=x&contact_id=1&author_user_id=2",
+    )
+    .await
+    .assert(200, &customer_with("author_user_id and author_email"));
+    assert_untouched(&app, &before).await;
+
+    // What has no effect is no reason to refuse.
+    app.create("ticket_id=1&ticket_reply=ok&contact_id=1&status=0&hours=0&minutes=0&seconds=0&public_reply_type=")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![s("ok"), s("Client"), s("1"), None, s(&at), s("1"), None]
+    );
+}
+
+per_generation!(any_key_that_may_create_may_post_a_customers_reply);
+async fn any_key_that_may_create_may_post_a_customers_reply(generation: Generation) {
+    let app = spawn_app(generation).await;
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_status = 3, ticket_updated_at = NULL WHERE ticket_id = 4",
+        )
+        .await;
+    post(
+        &app,
+        ACME_KEY,
+        "ticket_id=4&ticket_reply=From+Acme&contact_id=1",
+    )
+    .await
+    .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("From Acme"),
+            s("Client"),
+            s("1"),
+            None,
+            s(&at),
+            s("4"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 4).await, vec![s("2"), s(&at), None, None]);
+    // The key's user (Andy, on user-tied keys) is not the author: the
+    // rows name no user.
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Carla Contact",
+            "TCK-4 - Server migration",
+            "Acme key",
+            (1, 4),
+            false,
+            &at
+        )
+    );
+    if app.db.has_table("ticket_history").await {
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("Open"),
+                s("Carla Contact replied via the API (Acme key), reopening the ticket"),
+                s(&at),
+                s("4")
+            ]]
+        );
+    }
+    assert_eq!(notifications(&app).await, Vec::<Vec<Option<String>>>::new());
+}
+
+per_generation!(user_tied_keys_post_customers_replies_by_their_role: [user_keys, dump_2_6_7]);
+async fn user_tied_keys_post_customers_replies_by_their_role(generation: Generation) {
+    let app = spawn_app(generation).await;
+    assert!(app.db.user_keys);
+    let before = everything(&app).await;
+    // An accountant (support level 1) may not create.
+    post(&app, "accountantkey0123", "ticket_id=1&ticket_reply=x&contact_id=1")
+        .await
+        .assert(
+            403,
+            r#"{"success":"False","message":"The user linked to this API key does not have permission for this action."}"#,
+        );
+    // Dana's deny list hides Globex's ticket.
+    post(
+        &app,
+        "denykey0123456789",
+        "ticket_id=2&ticket_reply=x&contact_id=2",
+    )
+    .await
+    .assert(200, &refused(NOT_FOUND));
+    assert_untouched(&app, &before).await;
+    // A technician may.
+    post(
+        &app,
+        "techkey0123456789",
+        "ticket_id=2&ticket_reply=From+Gus&contact_id=2",
+    )
+    .await
+    .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("From Gus"),
+            s("Client"),
+            s("2"),
+            None,
+            s(&at),
+            s("2"),
+            None
+        ]
+    );
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Gus Globex",
+            "TCK-2 - VPN down",
+            "Tech key",
+            (2, 2),
+            false,
+            &at
+        )
+    );
+}
+
+per_generation!(a_customers_reply_emails_the_assignee_when_mail_is_configured);
+async fn a_customers_reply_emails_the_assignee_when_mail_is_configured(generation: Generation) {
+    let app = spawn_app_with(generation, |s| {
+        s.itflow_base_url = Some("itflow.example.com".into())
+    })
+    .await;
+    let machinery = has_email_machinery(&app).await;
+    // The user-key fixture and ITFlow 2.6.7 have it; the client-key fixture
+    // has no mail settings, ITFlow 2.4.4's email_queue no email_attachments.
+    assert_eq!(machinery, app.db.user_keys, "email machinery");
+    let has_queue = app.db.has_table("email_queue").await;
+    let configurable = has_column(&app, "settings", "config_smtp_provider").await;
+    if configurable {
+        app.db
+            .exec_script(
+                "UPDATE settings SET config_smtp_provider = 'smtp', \
+                 config_ticket_from_email = 'help@example.com', config_ticket_from_name = 'Example Help'",
+            )
+            .await;
+    }
+    let emails = || async {
+        app.db
+            .rows(
+                "SELECT email_recipient, email_recipient_name, email_from, email_from_name, \
+                 email_subject, email_content, email_queued_at, email_status FROM email_queue ORDER BY email_id",
+            )
+            .await
+    };
+    // Ticket 1 is assigned to Tess.
+    app.create("ticket_id=1&ticket_reply=Still+jams&contact_id=1")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    let mail = |to: &str, name: &str, number: &str, id: u32, subject: &str, at: &str| {
+        vec![
+            s(to),
+            s(name),
+            s("help@example.com"),
+            s("Example Help"),
+            Some(format!("ITFlow Ticket updated - [{number}] {subject}")),
+            Some(format!(
+                "Hello {name},<br><br>A new reply has been added to the below ticket, check ITFlow for full details.<br><br>Client: Acme Corp<br>Ticket: {number}<br>Subject: {subject}<br><br>https://itflow.example.com/agent/ticket.php?ticket_id={id}&client_id=1"
+            )),
+            s(at),
+            s("0"),
+        ]
+    };
+    let first = mail(
+        "tess@example.com",
+        "Tess Tech",
+        "TCK-1",
+        1,
+        "Printer not working",
+        &at,
+    );
+    if machinery {
+        assert_eq!(emails().await, vec![first.clone()]);
+    } else if has_queue {
+        assert_eq!(app.db.count("email_queue").await, 0);
+    }
+    // The subject's and body's number carry the configured prefix; ticket 4
+    // is assigned to Oracle.
+    app.db
+        .exec_script("UPDATE settings SET config_ticket_prefix = 'HD-'")
+        .await;
+    app.create("ticket_id=4&ticket_reply=Any+news&contact_id=1")
+        .await
+        .assert(200, &created(9));
+    let at4 = write_instant(&app).await;
+    let second = mail(
+        "admin@example.com",
+        "Oracle Admin",
+        "HD-4",
+        4,
+        "Server migration",
+        &at4,
+    );
+    if machinery {
+        assert_eq!(emails().await, vec![first.clone(), second.clone()]);
+    }
+    // No email: an unassigned ticket (2), an assignee who does not exist,
+    // a reply that is not the customer's.
+    app.create("ticket_id=2&ticket_reply=x&contact_id=2")
+        .await
+        .assert(200, &created(10));
+    app.db
+        .exec_script(
+            "UPDATE tickets SET ticket_assigned_to = 99, ticket_updated_at = NULL WHERE ticket_id = 1",
+        )
+        .await;
+    app.create("ticket_id=1&ticket_reply=x&contact_id=1")
+        .await
+        .assert(200, &created(11));
+    app.create("ticket_id=4&ticket_reply=internal+note")
+        .await
+        .assert(200, &created(12));
+    // Mail not configured: an empty or NULL provider.
+    if configurable {
+        app.db
+            .exec_script("UPDATE settings SET config_smtp_provider = ''")
+            .await;
+    }
+    app.create("ticket_id=4&ticket_reply=x&contact_id=1")
+        .await
+        .assert(200, &created(13));
+    if configurable {
+        app.db
+            .exec_script("UPDATE settings SET config_smtp_provider = NULL")
+            .await;
+    }
+    app.create("ticket_id=4&ticket_reply=y&contact_id=1")
+        .await
+        .assert(200, &created(14));
+    if machinery {
+        assert_eq!(emails().await, vec![first, second]);
+    } else if has_queue {
+        assert_eq!(app.db.count("email_queue").await, 0);
+    }
+}
