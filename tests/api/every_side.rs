@@ -1154,3 +1154,450 @@ async fn a_customers_reply_emails_the_assignee_when_mail_is_configured(generatio
         assert_eq!(app.db.count("email_queue").await, 0);
     }
 }
+
+// ---------------------------------------------------------------------
+// On behalf of an agent: author_user_id or author_email
+// ---------------------------------------------------------------------
+
+const AUTHOR_FORBIDDEN: &str = r#"{"success":"False","message":"author_user_id and author_email need an admin's API key, or a key for all clients."}"#;
+const NOT_AGENT: &str = "author_user_id or author_email does not name an active agent with access to this ticket's client.";
+
+/// The agent reply handler's notification on ticket 1 for the user who
+/// opened it (Oracle), by `actor`, at `at`.
+fn opener_note(actor: &str, at: &str) -> Vec<Option<String>> {
+    vec![
+        s("Ticket"),
+        Some(format!(
+            "{actor} updated Ticket TCK-1 - Subject: Printer not working that you opened"
+        )),
+        s("/agent/ticket.php?ticket_id=1&client_id=1"),
+        s("1"),
+        s("1"),
+        s(at),
+        None,
+    ]
+}
+
+/// The `logs` rows of a reply of `kind` on ticket 1 by user `user` named
+/// `actor`, with the global key.
+fn agent_reply_logs(
+    app: &TestApp,
+    actor: &str,
+    user: i64,
+    kind: &str,
+    at: &str,
+) -> Vec<Vec<Option<String>>> {
+    if app.db.user_keys {
+        vec![
+            log(
+                "Ticket",
+                "Reply",
+                &format!(
+                    "Added a {kind} reply to ticket TCK-1 - Printer not working via API (Global key)"
+                ),
+                (1, user, 1),
+                at,
+            ),
+            log(
+                "API",
+                "Success",
+                &format!("Added a {kind} reply to ticket TCK-1 via API (Global key)"),
+                (1, user, 0),
+                at,
+            ),
+        ]
+    } else {
+        vec![log(
+            "Ticket",
+            "Reply",
+            &format!(
+                "{actor} replied to ticket TCK-1 - Printer not working and was a {kind} reply"
+            ),
+            (1, user, 1),
+            at,
+        )]
+    }
+}
+
+per_generation!(a_key_for_all_clients_or_an_admins_key_writes_as_an_agent);
+async fn a_key_for_all_clients_or_an_admins_key_writes_as_an_agent(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // The global key: every client on first-generation keys, Oracle (an
+    // admin) on user-tied keys. Tess is ticket 1's assignee; Oracle opened
+    // it.
+    app.create("ticket_id=1&ticket_reply=On+behalf&author_user_id=2")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("On behalf"),
+            s("Internal"),
+            s("2"),
+            s("00:00:00"),
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), s(&at), None, None]);
+    // Only the opener is notified: the author is the assignee.
+    assert_eq!(
+        notifications(&app).await,
+        vec![opener_note("Tess Tech", &at)]
+    );
+    assert_eq!(
+        logs(&app).await,
+        agent_reply_logs(&app, "Tess Tech", 2, "Internal", &at)
+    );
+    if app.db.has_table("ticket_history").await {
+        assert_eq!(app.db.count("ticket_history").await, 0);
+    }
+
+    // By email (trimmed, any case), a public reply with time worked, in
+    // JSON: the first response.
+    app.db
+        .exec_script("DELETE FROM notifications; DELETE FROM logs")
+        .await;
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_number": "TCK-1", "ticket_reply": "Public", "public_reply_type": 1, "minutes": 5, "author_email": " TESS@example.com "}),
+    )
+    .await
+    .assert(200, &created(9));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 9).await,
+        vec![
+            s("Public"),
+            s("Public"),
+            s("2"),
+            s("00:05:00"),
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(
+        ticket_row(&app, 1).await,
+        vec![s("2"), s(&at), None, s(&at)]
+    );
+    assert_eq!(
+        notifications(&app).await,
+        vec![opener_note("Tess Tech", &at)]
+    );
+    assert_eq!(
+        logs(&app).await,
+        agent_reply_logs(&app, "Tess Tech", 2, "Public", &at)
+    );
+
+    // Both given, naming the same agent: Oracle, who opened the ticket;
+    // only Tess, the assignee, is notified.
+    app.db
+        .exec_script("DELETE FROM notifications; DELETE FROM logs")
+        .await;
+    app.create(
+        "ticket_id=1&ticket_reply=By+Oracle&author_user_id=1&author_email=ADMIN%40example.com",
+    )
+    .await
+    .assert(200, &created(10));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 10).await,
+        vec![
+            s("By Oracle"),
+            s("Internal"),
+            s("1"),
+            s("00:00:00"),
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT notification, notification_user_id FROM notifications")
+            .await,
+        vec![vec![
+            s(
+                "Oracle Admin updated Ticket TCK-1 - Subject: Printer not working that is assigned to you"
+            ),
+            s("2")
+        ]]
+    );
+    assert_eq!(
+        logs(&app).await,
+        agent_reply_logs(&app, "Oracle Admin", 1, "Internal", &at)
+    );
+    assert_eq!(
+        app.get(&format!("{READ}?api_key={GLOBAL_KEY}&reply_id=8"))
+            .await
+            .json()["data"][0]["ticket_reply_by_name"],
+        "Tess Tech"
+    );
+}
+
+per_generation!(a_status_change_on_behalf_of_an_agent_names_the_agent);
+async fn a_status_change_on_behalf_of_an_agent_names_the_agent(generation: Generation) {
+    let app = spawn_app(generation).await;
+    app.create("ticket_id=1&status=Resolved&author_user_id=2")
+        .await
+        .assert(200, &created(0));
+    let at = write_instant(&app).await;
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+    assert_eq!(
+        ticket_row(&app, 1).await,
+        vec![s("4"), s(&at), s(&at), None]
+    );
+    let expected = if app.db.user_keys {
+        vec![
+            log(
+                "Ticket",
+                "Resolved",
+                "Resolved ticket TCK-1 via API (Global key)",
+                (1, 2, 1),
+                &at,
+            ),
+            log(
+                "API",
+                "Success",
+                "Set the status of ticket TCK-1 to Resolved via API (Global key)",
+                (1, 2, 0),
+                &at,
+            ),
+        ]
+    } else {
+        vec![
+            log(
+                "Ticket",
+                "Resolved",
+                "Tess Tech resolved Ticket ticket ID 1",
+                (1, 2, 1),
+                &at,
+            ),
+            log(
+                "Ticket",
+                "Reply",
+                "Tess Tech replied to ticket TCK-1 - Printer not working and was a Internal reply",
+                (1, 2, 1),
+                &at,
+            ),
+        ]
+    };
+    assert_eq!(logs(&app).await, expected);
+    assert_eq!(app.db.count("notifications").await, 0);
+    if app.db.user_keys {
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("Resolved"),
+                s("Resolved via the API (Global key)"),
+                s(&at),
+                s("1")
+            ]]
+        );
+    } else if app.db.has_table("ticket_history").await {
+        assert_eq!(app.db.count("ticket_history").await, 0);
+    }
+}
+
+per_generation!(a_key_that_may_not_write_as_others_is_forbidden);
+async fn a_key_that_may_not_write_as_others_is_forbidden(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let before = everything(&app).await;
+    // The Acme key: a first-generation key for one client, or Andy, a
+    // technician; on user-tied keys also Tess's own key and Dana's.
+    let mut keys = vec![ACME_KEY];
+    if app.db.user_keys {
+        keys.extend(["techkey0123456789", "denykey0123456789"]);
+    }
+    for key in keys {
+        for q in [
+            "ticket_id=1&ticket_reply=x&author_user_id=2",
+            "ticket_id=1&ticket_reply=x&author_email=tess%40example.com",
+            "ticket_number=TCK-1&status=3&author_user_id=1",
+            // Naming themself is still naming an author.
+            "ticket_id=1&ticket_reply=x&author_user_id=3",
+            // Before the ticket is looked up.
+            "ticket_id=2&ticket_reply=x&author_user_id=2",
+            "ticket_id=999&ticket_reply=x&author_user_id=2",
+        ] {
+            post(&app, key, q).await.assert(403, AUTHOR_FORBIDDEN);
+        }
+        app.post_json(
+            CREATE,
+            json!({"api_key": key, "ticket_id": 1, "ticket_reply": "x", "author_email": "admin@example.com"}),
+        )
+        .await
+        .assert(403, AUTHOR_FORBIDDEN);
+    }
+    assert_untouched(&app, &before).await;
+    // Without an author the Acme key writes as before.
+    post(&app, ACME_KEY, "ticket_id=1&ticket_reply=mine")
+        .await
+        .assert(200, &created(8));
+}
+
+per_generation!(an_author_who_is_no_active_agent_is_refused);
+async fn an_author_who_is_no_active_agent_is_refused(generation: Generation) {
+    let app = spawn_app(generation).await;
+    if !app.db.user_keys {
+        // The users seed-user-keys.sql adds, for first-generation schemas.
+        app.db
+            .exec_script(
+                "INSERT INTO users (user_id, user_name, user_email, user_password, user_type, user_status, \
+                 user_archived_at) VALUES \
+                 (5, 'Archie Archived', 'archie@example.com', 'x', 1, 1, '2026-01-01 00:00:00'), \
+                 (6, 'Ina Inactive', 'ina@example.com', 'x', 1, 0, NULL), \
+                 (7, 'Casey Portal', 'casey@example.com', 'x', 2, 1, NULL)",
+            )
+            .await;
+    }
+    let before = everything(&app).await;
+    let not_agent = refused(NOT_AGENT);
+    for q in [
+        "author_user_id=5",
+        "author_email=archie%40example.com",
+        "author_user_id=6",
+        "author_email=INA%40example.com",
+        "author_user_id=7",
+        "author_email=casey%40example.com",
+        "author_user_id=99",
+        "author_email=nobody%40example.com",
+        // Both given, naming different users.
+        "author_user_id=2&author_email=admin%40example.com",
+        // A contact is not an agent.
+        "author_email=carla%40acme.example",
+    ] {
+        app.create(&format!("ticket_id=1&ticket_reply=x&{q}"))
+            .await
+            .assert(200, &not_agent);
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "status": "on hold", "author_user_id": 6}),
+    )
+    .await
+    .assert(200, &not_agent);
+    // The ticket is checked first.
+    app.create("ticket_id=3&ticket_reply=x&author_user_id=99")
+        .await
+        .assert(200, &refused(CLOSED));
+    app.create("ticket_id=999&ticket_reply=x&author_user_id=99")
+        .await
+        .assert(200, &refused(NOT_FOUND));
+    assert_untouched(&app, &before).await;
+}
+
+per_generation!(an_agents_client_lists_limit_where_they_may_reply: [user_keys, dump_2_6_7]);
+async fn an_agents_client_lists_limit_where_they_may_reply(generation: Generation) {
+    let app = spawn_app(generation).await;
+    assert!(app.db.user_keys);
+    // Oracle, an admin, denied Globex: admins ignore client lists.
+    app.db
+        .exec_script(
+            "INSERT INTO user_client_permissions (user_id, client_id, permission_type) VALUES (1, 2, 'deny')",
+        )
+        .await;
+    let before = everything(&app).await;
+    let not_agent = refused(NOT_AGENT);
+    // Andy may work on Acme only; Dana on everything but Globex.
+    for q in [
+        "ticket_id=2&ticket_reply=x&author_user_id=3",
+        "ticket_id=2&ticket_reply=x&author_email=andy%40example.com",
+        "ticket_id=2&ticket_reply=x&author_user_id=8",
+        "ticket_number=TCK-2&status=3&author_user_id=8",
+    ] {
+        app.create(q).await.assert(200, &not_agent);
+    }
+    assert_untouched(&app, &before).await;
+    app.create("ticket_id=1&ticket_reply=Andy&author_user_id=3")
+        .await
+        .assert(200, &created(8));
+    app.create("ticket_id=1&ticket_reply=Dana&author_user_id=8")
+        .await
+        .assert(200, &created(9));
+    app.create("ticket_id=2&ticket_reply=Oracle&author_user_id=1")
+        .await
+        .assert(200, &created(10));
+    // Ticket 5 has no client: any active agent.
+    app.create("ticket_id=5&ticket_reply=Andy&author_user_id=3")
+        .await
+        .assert(200, &created(11));
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_reply_by, ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id > 7 ORDER BY ticket_reply_id")
+            .await,
+        vec![
+            vec![s("3"), s("1")],
+            vec![s("8"), s("1")],
+            vec![s("1"), s("2")],
+            vec![s("3"), s("5")],
+        ]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT log_user_id FROM logs WHERE log_action = 'Reply' ORDER BY log_id")
+            .await,
+        vec![vec![s("3")], vec![s("8")], vec![s("1")], vec![s("3")]]
+    );
+    // Ticket 2 was opened by Tess and is unassigned: she is notified of
+    // Oracle's reply.
+    assert_eq!(
+        app.db
+            .rows("SELECT notification, notification_user_id, notification_client_id FROM notifications WHERE notification_action LIKE '%ticket_id=2%'")
+            .await,
+        vec![vec![
+            s("Oracle Admin updated Ticket TCK-2 - Subject: VPN down that you opened"),
+            s("2"),
+            s("2")
+        ]]
+    );
+}
+
+per_generation!(first_generation_schemas_read_agents_lists_when_they_have_them: [client_keys, dump_2_4_4]);
+async fn first_generation_schemas_read_agents_lists_when_they_have_them(generation: Generation) {
+    let app = spawn_app(generation).await;
+    assert!(!app.db.user_keys);
+    let lists =
+        app.db.has_table("user_client_permissions").await && app.db.has_table("user_roles").await;
+    if lists {
+        // ITFlow 2.4.4: Tess may work on Globex only (an allow list).
+        app.db
+            .exec_script("INSERT INTO user_client_permissions (user_id, client_id) VALUES (2, 2)")
+            .await;
+        let before = everything(&app).await;
+        app.create("ticket_id=1&ticket_reply=x&author_user_id=2")
+            .await
+            .assert(200, &refused(NOT_AGENT));
+        assert_untouched(&app, &before).await;
+        app.create("ticket_id=2&ticket_reply=Globex&author_user_id=2")
+            .await
+            .assert(200, &created(8));
+        // An admin role lifts the list.
+        app.db
+            .exec_script(
+                "INSERT INTO user_roles (role_id, role_name, role_is_admin) VALUES (3, 'Administrator', 1); \
+                 UPDATE users SET user_role_id = 3 WHERE user_id = 2",
+            )
+            .await;
+        app.create("ticket_id=1&ticket_reply=Acme&author_user_id=2")
+            .await
+            .assert(200, &created(9));
+    } else {
+        // No roles or client lists: every active agent may.
+        app.create("ticket_id=2&ticket_reply=Globex&author_user_id=2")
+            .await
+            .assert(200, &created(8));
+        app.create("ticket_id=1&ticket_reply=Acme&author_user_id=2")
+            .await
+            .assert(200, &created(9));
+    }
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_reply_by, ticket_reply_ticket_id FROM ticket_replies WHERE ticket_reply_id > 7 ORDER BY ticket_reply_id")
+            .await,
+        vec![vec![s("2"), s("2")], vec![s("2"), s("1")]]
+    );
+}
