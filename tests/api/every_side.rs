@@ -1558,10 +1558,15 @@ async fn an_agents_client_lists_limit_where_they_may_reply(generation: Generatio
 
 per_generation!(first_generation_schemas_read_agents_lists_when_they_have_them: [client_keys, dump_2_4_4]);
 async fn first_generation_schemas_read_agents_lists_when_they_have_them(generation: Generation) {
+    let dump = matches!(generation, Generation::Dump(_));
     let app = spawn_app(generation).await;
     assert!(!app.db.user_keys);
     let lists =
         app.db.has_table("user_client_permissions").await && app.db.has_table("user_roles").await;
+    assert_eq!(
+        lists, dump,
+        "ITFlow 2.4.4 has roles and client lists, the fixture not"
+    );
     if lists {
         // ITFlow 2.4.4: Tess may work on Globex only (an allow list).
         app.db
