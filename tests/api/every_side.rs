@@ -1606,3 +1606,400 @@ async fn first_generation_schemas_read_agents_lists_when_they_have_them(generati
         vec![vec![s("2"), s("2")], vec![s("2"), s("1")]]
     );
 }
+
+// ---------------------------------------------------------------------
+// created: backdated replies
+// ---------------------------------------------------------------------
+
+const CREATED_INVALID: &str = "created must be YYYY-MM-DD HH:MM:SS in the company's time zone, or RFC 3339 with an offset (2026-11-20T09:30:00+01:00).";
+const CREATED_FUTURE: &str = "created is in the future: a reply can be backdated, not postdated.";
+const CREATED_BEFORE: &str = "created is before the ticket was created.";
+const CREATED_NEEDS_REPLY: &str = "created is the time of a reply: send it with ticket_reply.";
+
+/// Now plus `secs`, as a wall-clock time in `zone`: `YYYY-MM-DD HH:MM:SS`.
+fn local_from_now(zone: &str, secs: i64) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap();
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs))
+        .to_zoned(tz)
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// Now plus `secs`, as RFC 3339 with the offset of `hours`.
+fn rfc3339_from_now(hours: i8, secs: i64) -> String {
+    let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(hours));
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs))
+        .to_zoned(tz)
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// A query-string value: `+` and spaces escaped.
+fn q(v: &str) -> String {
+    v.replace('+', "%2B").replace(' ', "%20")
+}
+
+per_generation!(a_backdated_reply_is_stored_at_its_created_time);
+async fn a_backdated_reply_is_stored_at_its_created_time(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let sla = has_sla(&app).await;
+    if sla {
+        // The response is due at 10:00: a reply written at 09:30 met it,
+        // whenever it is recorded.
+        app.db
+            .exec_script(
+                "UPDATE tickets SET ticket_response_due_at = '2026-11-20 10:00:00', \
+                 ticket_resolution_due_at = '2026-11-20 12:00:00', ticket_updated_at = NULL \
+                 WHERE ticket_id = 1",
+            )
+            .await;
+    }
+    // The first public reply, on the company's wall clock (UTC in the
+    // seed).
+    app.create("ticket_id=1&ticket_reply=Earlier&public_reply_type=1&created=2026-11-20+09:30:00")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_ne!(at, "2026-11-20 09:30:00");
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("Earlier"),
+            s("Public"),
+            s(if app.db.user_keys { "1" } else { "0" }),
+            s("00:00:00"),
+            s("2026-11-20 09:30:00"),
+            s("1"),
+            None
+        ]
+    );
+    // The first response is the reply's time; ticket_updated_at, logs and
+    // notifications are the write's.
+    assert_eq!(
+        ticket_row(&app, 1).await,
+        vec![s("2"), s(&at), None, s("2026-11-20 09:30:00")]
+    );
+    if sla {
+        assert_eq!(
+            app.db
+                .value("SELECT ticket_response_sla_met FROM tickets WHERE ticket_id = 1")
+                .await,
+            s("1")
+        );
+    }
+    let actor = if app.db.user_keys {
+        "Oracle Admin"
+    } else {
+        "Global key (API)"
+    };
+    // The assignee, and the opener unless the key's user (Oracle) wrote.
+    let mut notes = vec![vec![
+        s("Ticket"),
+        Some(format!(
+            "{actor} updated Ticket TCK-1 - Subject: Printer not working that is assigned to you"
+        )),
+        s("/agent/ticket.php?ticket_id=1&client_id=1"),
+        s("1"),
+        s("2"),
+        s(&at),
+        None,
+    ]];
+    if !app.db.user_keys {
+        notes.push(opener_note(actor, &at));
+    }
+    assert_eq!(notifications(&app).await, notes);
+    let user = if app.db.user_keys { 1 } else { 0 };
+    assert_eq!(
+        logs(&app).await,
+        agent_reply_logs(&app, actor, user, "Public", &at)
+    );
+
+    // RFC 3339 with an offset, converted to the company's zone; a later
+    // public reply leaves the first response alone.
+    for (id, (created_param, stored)) in (9..).zip([
+        ("2026-11-20T10:45:00+01:00", "2026-11-20 09:45:00"),
+        ("2026-11-20T09:50:00Z", "2026-11-20 09:50:00"),
+        ("2026-11-20T04:55:00-05:00", "2026-11-20 09:55:00"),
+        ("2026-11-20T09:56:00.75+00:00", "2026-11-20 09:56:00"),
+        // The ticket's own creation time is not before it.
+        ("2026-11-20 08:00:00", "2026-11-20 08:00:00"),
+    ]) {
+        app.create(&format!(
+            "ticket_id=1&ticket_reply=r{id}&public_reply_type=1&created={}",
+            q(created_param)
+        ))
+        .await
+        .assert(200, &created(id));
+        assert_eq!(
+            reply_row(&app, id).await[4],
+            s(stored),
+            "created={created_param}"
+        );
+    }
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_first_response_at FROM tickets WHERE ticket_id = 1")
+            .await,
+        s("2026-11-20 09:30:00")
+    );
+
+    // Resolving with a backdated reply resolves at its time.
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "Fixed", "status": 4, "created": "2026-11-20 11:15:00"}),
+    )
+    .await
+    .assert(200, &created(14));
+    let at = write_instant(&app).await;
+    assert_eq!(reply_row(&app, 14).await[4], s("2026-11-20 11:15:00"));
+    assert_eq!(
+        ticket_row(&app, 1).await,
+        vec![
+            s("4"),
+            s(&at),
+            s("2026-11-20 11:15:00"),
+            s("2026-11-20 09:30:00")
+        ]
+    );
+    if sla {
+        assert_eq!(
+            app.db
+                .value("SELECT ticket_resolution_sla_met FROM tickets WHERE ticket_id = 1")
+                .await,
+            s("1")
+        );
+    }
+    // Logs, notifications and history carry the writes' instants, never a
+    // reply's created time.
+    let mut stamped = vec![
+        "SELECT COUNT(*) FROM logs WHERE log_created_at < '2026-11-21'",
+        "SELECT COUNT(*) FROM notifications WHERE notification_timestamp < '2026-11-21'",
+    ];
+    if app.db.has_table("ticket_history").await {
+        stamped.push(
+            "SELECT COUNT(*) FROM ticket_history WHERE ticket_history_created_at < '2026-11-21'",
+        );
+    }
+    for sql in stamped {
+        assert_eq!(app.db.value(sql).await, s("0"), "{sql}");
+    }
+}
+
+per_generation!(backdated_customers_and_agents_replies);
+async fn backdated_customers_and_agents_replies(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // A customer's reply on ticket 4 (created 09:00) at 09:10.
+    app.create("ticket_id=4&ticket_reply=Sent+earlier&contact_id=1&created=2026-11-20+09:10:00")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("Sent earlier"),
+            s("Client"),
+            s("1"),
+            None,
+            s("2026-11-20 09:10:00"),
+            s("4"),
+            None
+        ]
+    );
+    // Ticket 4 is Open: untouched.
+    assert_eq!(ticket_row(&app, 4).await, vec![s("2"), None, None, None]);
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Carla Contact",
+            "TCK-4 - Server migration",
+            "Global key",
+            (1, 4),
+            false,
+            &at
+        )
+    );
+    // On behalf of Tess, at 09:20 Acme time given in another offset.
+    app.db.exec_script("DELETE FROM logs").await;
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "Called them", "author_user_id": 2, "hours": 1, "created": "2026-11-20T11:20:00+02:00"}),
+    )
+    .await
+    .assert(200, &created(9));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 9).await,
+        vec![
+            s("Called them"),
+            s("Internal"),
+            s("2"),
+            s("01:00:00"),
+            s("2026-11-20 09:20:00"),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), s(&at), None, None]);
+    assert_eq!(
+        notifications(&app).await,
+        vec![opener_note("Tess Tech", &at)]
+    );
+    assert_eq!(
+        logs(&app).await,
+        agent_reply_logs(&app, "Tess Tech", 2, "Internal", &at)
+    );
+}
+
+per_generation!(created_times_that_cannot_be_a_replys_are_refused);
+async fn created_times_that_cannot_be_a_replys_are_refused(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let before = everything(&app).await;
+    let invalid = refused(CREATED_INVALID);
+    for bad in [
+        "yesterday",
+        "2026-11-20T09:30:00",
+        "2026-11-20 09:30",
+        "2026-11-20",
+        "2026-13-01 00:00:00",
+        "2026-11-31 09:30:00",
+        "20/11/2026 09:30:00",
+        "1763631000",
+    ] {
+        app.create(&format!("ticket_id=1&ticket_reply=x&created={}", q(bad)))
+            .await
+            .assert(200, &invalid);
+    }
+    // An hour from now, on the company's wall clock (UTC) and as RFC 3339
+    // in three offsets.
+    let future = refused(CREATED_FUTURE);
+    for ahead in [
+        local_from_now("UTC", 3600),
+        rfc3339_from_now(0, 3600),
+        rfc3339_from_now(-5, 3600),
+        rfc3339_from_now(9, 3600),
+    ] {
+        app.create(&format!("ticket_id=1&ticket_reply=x&created={}", q(&ahead)))
+            .await
+            .assert(200, &future);
+        app.create(&format!(
+            "ticket_id=1&ticket_reply=x&contact_id=1&created={}",
+            q(&ahead)
+        ))
+        .await
+        .assert(200, &future);
+        app.post_json(
+            CREATE,
+            json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "x", "author_user_id": 2, "created": ahead}),
+        )
+        .await
+        .assert(200, &future);
+    }
+    // Before the ticket was created (ticket 1 at 08:00, ticket 4 at 09:00).
+    let before_ticket = refused(CREATED_BEFORE);
+    for (ticket, early) in [
+        (1, "2026-11-20 07:59:59"),
+        (1, "2026-11-20T07:59:59Z"),
+        (1, "2026-11-20T08:30:00+01:00"),
+        (1, "2025-01-01 00:00:00"),
+        (4, "2026-11-20 08:59:59"),
+    ] {
+        app.create(&format!(
+            "ticket_id={ticket}&ticket_reply=x&created={}",
+            q(early)
+        ))
+        .await
+        .assert(200, &before_ticket);
+    }
+    app.create("ticket_id=4&ticket_reply=x&contact_id=1&created=2026-11-20+08:00:00")
+        .await
+        .assert(200, &before_ticket);
+    // Without a reply.
+    let needs_reply = refused(CREATED_NEEDS_REPLY);
+    app.create("ticket_id=1&status=3&created=2026-11-20+09:30:00")
+        .await
+        .assert(200, &needs_reply);
+    app.create("ticket_id=1&ticket_reply=+++&status=4&created=2026-11-20+09:30:00")
+        .await
+        .assert(200, &needs_reply);
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "status": "On Hold", "created": "2026-11-20 09:30:00"}),
+    )
+    .await
+    .assert(200, &needs_reply);
+    // The ticket's own checks come first.
+    app.create("ticket_id=3&ticket_reply=x&created=2026-11-20+09:30:00")
+        .await
+        .assert(200, &refused(CLOSED));
+    post(
+        &app,
+        ACME_KEY,
+        "ticket_id=2&ticket_reply=x&created=2026-11-20+09:30:00",
+    )
+    .await
+    .assert(200, &refused(NOT_FOUND));
+    assert_untouched(&app, &before).await;
+}
+
+per_generation!(created_is_read_on_the_companys_wall_clock);
+async fn created_is_read_on_the_companys_wall_clock(generation: Generation) {
+    let app = spawn_app(generation).await;
+    app.db
+        .exec_script("UPDATE settings SET config_timezone = 'America/New_York'")
+        .await;
+    let before = everything(&app).await;
+    // New York is five hours behind UTC in November: 12:59:59Z is 07:59:59
+    // there, before ticket 1 (08:00 on Acme's wall clock).
+    app.create("ticket_id=1&ticket_reply=x&created=2026-11-20T12:59:59Z")
+        .await
+        .assert(200, &refused(CREATED_BEFORE));
+    app.create("ticket_id=1&ticket_reply=x&created=2026-11-20T08:30:00%2B01:00")
+        .await
+        .assert(200, &refused(CREATED_BEFORE));
+    // UTC's wall clock now is five hours ahead of New York's.
+    app.create(&format!(
+        "ticket_id=1&ticket_reply=x&created={}",
+        q(&local_from_now("UTC", 0))
+    ))
+    .await
+    .assert(200, &refused(CREATED_FUTURE));
+    app.create(&format!(
+        "ticket_id=1&ticket_reply=x&created={}",
+        q(&local_from_now("America/New_York", 3600))
+    ))
+    .await
+    .assert(200, &refused(CREATED_FUTURE));
+    assert_untouched(&app, &before).await;
+    for (id, (created_param, stored)) in (8..).zip([
+        ("2026-11-20 09:30:00", "2026-11-20 09:30:00"),
+        ("2026-11-20T15:30:00+01:00", "2026-11-20 09:30:00"),
+        ("2026-11-20T13:00:00Z", "2026-11-20 08:00:00"),
+        ("2026-11-20T09:45:00-05:00", "2026-11-20 09:45:00"),
+    ]) {
+        app.create(&format!(
+            "ticket_id=1&ticket_reply=r{id}&created={}",
+            q(created_param)
+        ))
+        .await
+        .assert(200, &created(id));
+        assert_eq!(
+            reply_row(&app, id).await[4],
+            s(stored),
+            "created={created_param}"
+        );
+    }
+    // A first public reply backdated in New York time.
+    app.create(
+        "ticket_id=4&ticket_reply=Hello&public_reply_type=1&created=2026-11-20T15:05:00%2B01:00",
+    )
+    .await
+    .assert(200, &created(12));
+    assert_eq!(reply_row(&app, 12).await[4], s("2026-11-20 09:05:00"));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_first_response_at FROM tickets WHERE ticket_id = 4")
+            .await,
+        s("2026-11-20 09:05:00")
+    );
+}
