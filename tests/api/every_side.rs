@@ -2003,3 +2003,273 @@ async fn created_is_read_on_the_companys_wall_clock(generation: Generation) {
         s("2026-11-20 09:05:00")
     );
 }
+
+// ---------------------------------------------------------------------
+// status by name
+// ---------------------------------------------------------------------
+
+const OPEN_TASKS: &str =
+    "status 4 (Resolved) is not available while the ticket has tasks that are not completed.";
+const NOTHING_TO_DO: &str =
+    "Nothing to do: send ticket_reply (the reply text), status (a ticket status id), or both.";
+
+/// The names-list refusal of a status named by name.
+fn status_names(names: &str) -> String {
+    refused(&format!(
+        "status must name a status this ticket can be set to now: {names}."
+    ))
+}
+
+per_generation!(a_status_named_by_name_sets_that_status);
+async fn a_status_named_by_name_sets_that_status(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let user = if app.db.user_keys { 1 } else { 0 };
+    app.create("ticket_id=1&ticket_reply=Waiting+on+parts&status=on+hold")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 8).await,
+        vec![
+            s("Waiting on parts"),
+            s("Internal"),
+            s(&user.to_string()),
+            s("00:00:00"),
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(ticket_row(&app, 1).await, vec![s("3"), s(&at), None, None]);
+    if app.db.user_keys {
+        assert_eq!(
+            logs(&app).await,
+            agent_reply_logs(&app, "Oracle Admin", 1, "Internal", &at)
+        );
+        // The status's own name, not the one sent.
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("On Hold"),
+                s("Status set to On Hold via the API (Global key)"),
+                s(&at),
+                s("1")
+            ]]
+        );
+    } else {
+        assert_eq!(
+            logs(&app).await,
+            agent_reply_logs(&app, "Global key (API)", 0, "Internal", &at)
+        );
+        if app.db.has_table("ticket_history").await {
+            assert_eq!(app.db.count("ticket_history").await, 0);
+        }
+    }
+    assert_eq!(
+        app.db.count("notifications").await,
+        if user == 1 { 1 } else { 2 }
+    );
+
+    // A status-only JSON call, the name padded and in capitals.
+    app.db
+        .exec_script("DELETE FROM logs; DELETE FROM notifications")
+        .await;
+    if app.db.has_table("ticket_history").await {
+        app.db.exec_script("DELETE FROM ticket_history").await;
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "status": " OPEN "}),
+    )
+    .await
+    .assert(200, &created(0));
+    let at = write_instant(&app).await;
+    assert_eq!(app.db.count("ticket_replies").await, 8);
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), s(&at), None, None]);
+    if app.db.user_keys {
+        assert_eq!(
+            logs(&app).await,
+            vec![log(
+                "API",
+                "Success",
+                "Set the status of ticket TCK-1 to Open via API (Global key)",
+                (1, 1, 0),
+                &at
+            )]
+        );
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("Open"),
+                s("Status set to Open via the API (Global key)"),
+                s(&at),
+                s("1")
+            ]]
+        );
+    } else {
+        assert_eq!(
+            logs(&app).await,
+            agent_reply_logs(&app, "Global key (API)", 0, "Internal", &at)
+        );
+    }
+    assert_eq!(app.db.count("notifications").await, 0);
+
+    // Resolved by name, by ticket number.
+    app.create("ticket_number=TCK-1&status=resolved")
+        .await
+        .assert(200, &created(0));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        ticket_row(&app, 1).await,
+        vec![s("4"), s(&at), s(&at), None]
+    );
+    assert_eq!(
+        app.db
+            .rows("SELECT log_action, log_description FROM logs WHERE log_action = 'Resolved'")
+            .await,
+        vec![vec![
+            s("Resolved"),
+            s(if app.db.user_keys {
+                "Resolved ticket TCK-1 via API (Global key)"
+            } else {
+                "Global key (API) resolved Ticket ticket ID 1"
+            })
+        ]]
+    );
+
+    // Numbers keep PHP intval()'s meaning: `4abc` is 4, ` 3` is 3.
+    app.create("ticket_id=5&status=4abc")
+        .await
+        .assert(200, &created(0));
+    app.create("ticket_id=2&status=+3&ticket_reply=x")
+        .await
+        .assert(200, &created(9));
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_id, ticket_status FROM tickets WHERE ticket_id IN (2, 5) ORDER BY ticket_id")
+            .await,
+        vec![vec![s("2"), s("3")], vec![s("5"), s("4")]]
+    );
+}
+
+per_generation!(a_status_name_the_ticket_cannot_take_lists_those_it_can);
+async fn a_status_name_the_ticket_cannot_take_lists_those_it_can(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let before = everything(&app).await;
+    let all = status_names("Open, On Hold, Resolved");
+    for name in [
+        "Closed",
+        "closed",
+        "Retired",
+        "bogus",
+        "New",
+        "On+Hold+please",
+        "Hold",
+        "%20",
+    ] {
+        // `%20` is empty once trimmed: no status at all.
+        if name == "%20" {
+            app.create(&format!("ticket_id=1&status={name}"))
+                .await
+                .assert(200, &refused(NOTHING_TO_DO));
+            continue;
+        }
+        app.create(&format!("ticket_id=1&ticket_reply=x&status={name}"))
+            .await
+            .assert(200, &all);
+        app.create(&format!("ticket_id=1&status={name}"))
+            .await
+            .assert(200, &all);
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "x", "status": "Closed"}),
+    )
+    .await
+    .assert(200, &all);
+    post(&app, ACME_KEY, "ticket_number=TCK-1&status=Retired")
+        .await
+        .assert(200, &all);
+    // Ticket 4 has a task not completed: no Resolved.
+    for name in ["bogus", "Closed", "Retired"] {
+        app.create(&format!("ticket_id=4&ticket_reply=x&status={name}"))
+            .await
+            .assert(200, &status_names("Open, On Hold"));
+    }
+    for name in ["Resolved", "resolved", "+RESOLVED+"] {
+        app.create(&format!("ticket_id=4&ticket_reply=x&status={name}"))
+            .await
+            .assert(200, &refused(OPEN_TASKS));
+    }
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_number": "TCK-4", "status": "Resolved"}),
+    )
+    .await
+    .assert(200, &refused(OPEN_TASKS));
+    // The ticket's own checks come first.
+    app.create("ticket_id=3&ticket_reply=x&status=bogus")
+        .await
+        .assert(200, &refused(CLOSED));
+    post(&app, ACME_KEY, "ticket_id=2&status=bogus")
+        .await
+        .assert(200, &refused(NOT_FOUND));
+    app.create("ticket_id=999&status=bogus")
+        .await
+        .assert(200, &refused(NOT_FOUND));
+    assert_untouched(&app, &before).await;
+    // Once the task is done, Resolved is offered again.
+    app.db
+        .exec_script("UPDATE tasks SET task_completed_at = '2026-11-20 12:00:00' WHERE task_id = 1")
+        .await;
+    app.create("ticket_id=4&status=bogus")
+        .await
+        .assert(200, &all);
+    app.create("ticket_id=4&status=Resolved")
+        .await
+        .assert(200, &created(0));
+    assert_eq!(
+        app.db
+            .value("SELECT ticket_status FROM tickets WHERE ticket_id = 4")
+            .await,
+        s("4")
+    );
+}
+
+per_generation!(status_names_follow_the_ticket_statuses_table);
+async fn status_names_follow_the_ticket_statuses_table(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // Retired active again, On Hold inactive; the display order reversed
+    // (the list is in id order).
+    app.db
+        .exec_script(
+            "UPDATE ticket_statuses SET ticket_status_active = 1 WHERE ticket_status_id = 6; \
+             UPDATE ticket_statuses SET ticket_status_active = 0 WHERE ticket_status_id = 3; \
+             UPDATE ticket_statuses SET ticket_status_order = 10 - ticket_status_id",
+        )
+        .await;
+    let before = everything(&app).await;
+    app.create("ticket_id=1&ticket_reply=x&status=on+hold")
+        .await
+        .assert(200, &status_names("Open, Resolved, Retired"));
+    app.create("ticket_id=4&ticket_reply=x&status=on+hold")
+        .await
+        .assert(200, &status_names("Open, Retired"));
+    assert_untouched(&app, &before).await;
+    app.create("ticket_id=1&ticket_reply=Retiring&status=RETIRED")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(ticket_row(&app, 1).await, vec![s("6"), s(&at), None, None]);
+    if app.db.user_keys {
+        assert_eq!(
+            history(&app).await,
+            vec![vec![
+                s("Retired"),
+                s("Status set to Retired via the API (Global key)"),
+                s(&at),
+                s("1")
+            ]]
+        );
+    }
+}
