@@ -2273,3 +2273,180 @@ async fn status_names_follow_the_ticket_statuses_table(generation: Generation) {
         );
     }
 }
+
+// ---------------------------------------------------------------------
+// More of each side
+// ---------------------------------------------------------------------
+
+per_generation!(a_customers_reply_restarts_the_sla_clock_when_it_reopens: [user_keys, dump_2_6_7]);
+async fn a_customers_reply_restarts_the_sla_clock_when_it_reopens(generation: Generation) {
+    let app = spawn_app(generation).await;
+    assert!(has_sla(&app).await);
+    // SLA 1 (480 business minutes to resolve); On Hold pauses the clock.
+    // Ticket 1 is On Hold after an hour on the clock; ticket 4 was resolved
+    // after two hours with its SLA met; ticket 2 is Open with a running
+    // clock.
+    app.db
+        .exec_script(
+            "INSERT INTO slas (sla_id, sla_name, sla_response_minutes, sla_resolution_minutes) VALUES (1, 'Standard', 60, 480); \
+             UPDATE ticket_statuses SET ticket_status_pauses_sla = 1 WHERE ticket_status_id = 3; \
+             UPDATE tickets SET ticket_sla_id = 1, ticket_status = 3, ticket_updated_at = NULL WHERE ticket_id = 1; \
+             UPDATE tickets SET ticket_sla_id = 1, ticket_status = 4, ticket_resolved_at = '2026-11-20 11:00:00', \
+               ticket_resolution_due_at = '2026-11-21 09:00:00', ticket_resolution_sla_met = 1, \
+               ticket_updated_at = NULL WHERE ticket_id = 4; \
+             UPDATE tickets SET ticket_sla_id = 1, ticket_status = 2, ticket_updated_at = NULL WHERE ticket_id = 2; \
+             INSERT INTO sla_history (sla_history_id, sla_history_started_at, sla_history_ended_at, sla_history_minutes, sla_history_ticket_id) VALUES \
+               (1, '2026-11-20 08:00:00', '2026-11-20 10:00:00', 60, 1), \
+               (2, '2026-11-20 09:00:00', '2026-11-20 11:00:00', 120, 4), \
+               (3, '2026-11-20 09:00:00', NULL, NULL, 2)",
+        )
+        .await;
+    let intervals = |ticket: u32| {
+        let app = &app;
+        async move {
+            app.db
+                .rows(&format!(
+                    "SELECT sla_history_id, sla_history_started_at, sla_history_ended_at, sla_history_minutes \
+                     FROM sla_history WHERE sla_history_ticket_id = {ticket} ORDER BY sla_history_id"
+                ))
+                .await
+        }
+    };
+    // On Hold -> Open: the clock runs again from now.
+    app.create("ticket_id=1&ticket_reply=Any+news&contact_id=1")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(ticket_row(&app, 1).await, vec![s("2"), s(&at), None, None]);
+    assert_eq!(
+        intervals(1).await,
+        vec![
+            vec![
+                s("1"),
+                s("2026-11-20 08:00:00"),
+                s("2026-11-20 10:00:00"),
+                s("60")
+            ],
+            vec![s("4"), s(&at), None, None],
+        ]
+    );
+    // Resolved -> Open: reopened, the resolution verdict reset, the clock
+    // running again.
+    app.create("ticket_id=4&ticket_reply=Broken+again&contact_id=1")
+        .await
+        .assert(200, &created(9));
+    let at4 = write_instant(&app).await;
+    assert_eq!(ticket_row(&app, 4).await, vec![s("2"), s(&at4), None, None]);
+    assert_eq!(
+        app.db
+            .rows("SELECT ticket_resolution_sla_met, ticket_resolution_sla_alert_stage FROM tickets WHERE ticket_id = 4")
+            .await,
+        vec![vec![None, s("0")]]
+    );
+    assert_eq!(
+        intervals(4).await,
+        vec![
+            vec![
+                s("2"),
+                s("2026-11-20 09:00:00"),
+                s("2026-11-20 11:00:00"),
+                s("120")
+            ],
+            vec![s("5"), s(&at4), None, None],
+        ]
+    );
+    // Already Open: the ticket and its clock as they were.
+    let ticket_2 = app
+        .db
+        .rows("SELECT * FROM tickets WHERE ticket_id = 2")
+        .await;
+    app.create("ticket_id=2&ticket_reply=Thanks&contact_id=2")
+        .await
+        .assert(200, &created(10));
+    assert_eq!(
+        app.db
+            .rows("SELECT * FROM tickets WHERE ticket_id = 2")
+            .await,
+        ticket_2
+    );
+    assert_eq!(
+        intervals(2).await,
+        vec![vec![s("3"), s("2026-11-20 09:00:00"), None, None]]
+    );
+    assert_eq!(
+        history(&app).await,
+        vec![
+            vec![
+                s("Open"),
+                s("Carla Contact replied via the API (Global key), reopening the ticket"),
+                s(&at),
+                s("1")
+            ],
+            vec![
+                s("Open"),
+                s("Carla Contact reopened the ticket via the API (Global key)"),
+                s(&at4),
+                s("4")
+            ],
+        ]
+    );
+}
+
+per_generation!(an_author_overrides_the_legacy_author: [client_keys, dump_2_4_4]);
+async fn an_author_overrides_the_legacy_author(generation: Generation) {
+    let app = spawn_app_with(generation, |s| s.legacy_author_user_id = 1).await;
+    app.create("ticket_id=1&ticket_reply=By+Tess&author_user_id=2")
+        .await
+        .assert(200, &created(8));
+    let at = write_instant(&app).await;
+    assert_eq!(reply_row(&app, 8).await[2], s("2"));
+    assert_eq!(
+        notifications(&app).await,
+        vec![opener_note("Tess Tech", &at)]
+    );
+    assert_eq!(
+        logs(&app).await,
+        agent_reply_logs(&app, "Tess Tech", 2, "Internal", &at)
+    );
+    // A customer's reply names no user, whatever the legacy author.
+    app.db.exec_script("DELETE FROM logs").await;
+    app.create("ticket_id=1&ticket_reply=From+Carla&contact_id=1")
+        .await
+        .assert(200, &created(9));
+    let at = write_instant(&app).await;
+    assert_eq!(
+        reply_row(&app, 9).await,
+        vec![
+            s("From Carla"),
+            s("Client"),
+            s("1"),
+            None,
+            s(&at),
+            s("1"),
+            None
+        ]
+    );
+    assert_eq!(
+        logs(&app).await,
+        customer_logs(
+            &app,
+            "Carla Contact",
+            "TCK-1 - Printer not working",
+            "Global key",
+            (1, 1),
+            false,
+            &at
+        )
+    );
+}
+
+per_generation!(created_a_few_seconds_ahead_is_not_the_future);
+async fn created_a_few_seconds_ahead_is_not_the_future(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // Within the 60 s a caller's clock may be ahead.
+    let ahead = local_from_now("UTC", 20);
+    app.create(&format!("ticket_id=1&ticket_reply=x&created={}", q(&ahead)))
+        .await
+        .assert(200, &created(8));
+    assert_eq!(reply_row(&app, 8).await[4], s(&ahead));
+}
