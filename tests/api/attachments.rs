@@ -569,7 +569,11 @@ async fn no_file_touches_the_disk_before_the_key_is_checked(generation: Generati
     let logs_before = app.db.count("logs").await;
     for (key, status, message) in [
         (None, 401, "Authentication failed. API key is missing."),
-        (Some("wrongkey"), 401, "Authentication failed. API key is invalid or has expired."),
+        (
+            Some("wrongkey"),
+            401,
+            "Authentication failed. API key is invalid or has expired.",
+        ),
     ] {
         let mut parts: Vec<(&str, Option<&str>, &[u8])> = Vec::new();
         if let Some(key) = key {
@@ -594,7 +598,11 @@ async fn no_file_touches_the_disk_before_the_key_is_checked(generation: Generati
         ("ticket_reply", None, b"x"),
         ("attachments[]", Some("a.txt"), b"a"),
     ]);
-    app.post_raw(&format!("{CREATE}?api_key={GLOBAL_KEY}"), &content_type, body)
-        .await
-        .assert(200, &created(8));
+    app.post_raw(
+        &format!("{CREATE}?api_key={GLOBAL_KEY}"),
+        &content_type,
+        body,
+    )
+    .await
+    .assert(200, &created(8));
 }
