@@ -795,6 +795,10 @@ async fn a_contact_not_of_the_tickets_client_or_archived_is_not_found(generation
         "ticket_id=2&contact_id=1&contact_email=gus%40globex.example",
         // Ticket 5 has no client, so no customer.
         "ticket_id=5&contact_id=1",
+        // Ids that name no one are not a reason to write the key's own
+        // reply instead.
+        "ticket_id=1&contact_id=abc",
+        "ticket_id=1&contact_id=-1",
         // Unknown tickets, by id and by number.
         "ticket_id=999&contact_id=1",
         "ticket_number=TCK-99&contact_id=1",
@@ -1464,6 +1468,8 @@ async fn an_author_who_is_no_active_agent_is_refused(generation: Generation) {
         "author_user_id=7",
         "author_email=casey%40example.com",
         "author_user_id=99",
+        "author_user_id=abc",
+        "author_user_id=-2",
         "author_email=nobody%40example.com",
         // Both given, naming different users.
         "author_user_id=2&author_email=admin%40example.com",
