@@ -184,6 +184,12 @@ pub struct PlacedFile {
 }
 
 impl PlacedFile {
+    /// Leave the file under its temporary name, for the next start to
+    /// settle ([`Uploads::recover`]): when a COMMIT's outcome is unknown.
+    pub fn keep(mut self) {
+        self.done = true;
+    }
+
     pub fn finish(mut self) -> io::Result<()> {
         std::fs::rename(&self.temp, &self.last)?;
         self.done = true;

@@ -11,7 +11,7 @@
 //! ([`crate::db::write_then_commit`]).
 
 use crate::db::snapshot::{SnapshotRequest, TicketMatch, find_ticket, read_locked, read_statuses};
-use crate::db::{write_then_commit, writer};
+use crate::db::{write_then_commit_or, writer};
 use crate::domain::plan::{Actor, WriteContext, WritePlan};
 use crate::domain::plan_itflow::{self, ItflowReply};
 use crate::domain::reply::{STATUS_OPEN, STATUS_RESOLVED};
@@ -127,33 +127,40 @@ pub async fn create(
     if let CreateRequest::Itflow(r) = request {
         r.check()?;
     }
-    let done = write_then_commit(limit, async {
-        // No connection: 503. Anything failing once the transaction is
-        // open: 500.
-        let mut tx = pool.start_transaction(TxOpts::default()).await?;
-        let work = async {
-            let (needs, statuses) = match request {
-                CreateRequest::Replies(r) => replies_request(&mut tx, r, ctx).await?,
-                CreateRequest::Itflow(r) => (itflow_request(r, ctx), Vec::new()),
+    let done = write_then_commit_or(
+        limit,
+        async {
+            // No connection: 503. Anything failing once the transaction is
+            // open: 500.
+            let mut tx = pool.start_transaction(TxOpts::default()).await?;
+            let work = async {
+                let (needs, statuses) = match request {
+                    CreateRequest::Replies(r) => replies_request(&mut tx, r, ctx).await?,
+                    CreateRequest::Itflow(r) => (itflow_request(r, ctx), Vec::new()),
+                };
+                let mut snapshot = read_locked(&mut tx, &needs).await?;
+                if let Some(snap) = &mut snapshot {
+                    snap.statuses = statuses;
+                }
+                let plan = match request {
+                    CreateRequest::Replies(r) => match &snapshot {
+                        Some(snap) => plan_replies::plan(snap, r, ctx)?,
+                        None => return Err(Message::TicketNotFound.into()),
+                    },
+                    CreateRequest::Itflow(r) => plan_itflow::plan(snapshot.as_ref(), r, ctx)?,
+                };
+                let insert_id = writer::write(&mut tx, &plan, meta).await?;
+                let placed = place(files, &plan)?;
+                Ok::<_, ApiError>((insert_id, placed))
             };
-            let mut snapshot = read_locked(&mut tx, &needs).await?;
-            if let Some(snap) = &mut snapshot {
-                snap.statuses = statuses;
-            }
-            let plan = match request {
-                CreateRequest::Replies(r) => match &snapshot {
-                    Some(snap) => plan_replies::plan(snap, r, ctx)?,
-                    None => return Err(Message::TicketNotFound.into()),
-                },
-                CreateRequest::Itflow(r) => plan_itflow::plan(snapshot.as_ref(), r, ctx)?,
-            };
-            let insert_id = writer::write(&mut tx, &plan, meta).await?;
-            let placed = place(files, &plan)?;
-            Ok::<_, ApiError>((insert_id, placed))
-        };
-        let done = work.await.map_err(ApiError::in_transaction)?;
-        Ok((tx, done))
-    })
+            let done = work.await.map_err(ApiError::in_transaction)?;
+            Ok((tx, done))
+        },
+        |(_, placed): (u64, Vec<PlacedFile>)| {
+            // Saved or not, nobody knows: startup settles them by their rows.
+            placed.into_iter().for_each(PlacedFile::keep);
+        },
+    )
     .await?;
     let (insert_id, placed) = done;
     for file in placed {

@@ -93,11 +93,28 @@ pub async fn write_then_commit<T>(
     limit: Duration,
     work: impl Future<Output = Result<(Transaction<'static>, T), ApiError>>,
 ) -> Result<T, ApiError> {
+    write_then_commit_or(limit, work, drop).await
+}
+
+/// [`write_then_commit`], handing what `work` made to `unknown` when the
+/// COMMIT's outcome is unknown (files that may belong to a saved write are
+/// kept for startup to settle, not removed).
+pub async fn write_then_commit_or<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<(Transaction<'static>, T), ApiError>>,
+    unknown: impl FnOnce(T),
+) -> Result<T, ApiError> {
     let (tx, value) = within(limit, work).await?;
     match tokio::time::timeout(limit, tx.commit()).await {
         Ok(Ok(())) => Ok(value),
-        Ok(Err(e)) => Err(ApiError::CommitFailed(e)),
-        Err(_) => Err(ApiError::CommitFailed(timed_out(limit))),
+        Ok(Err(e)) => {
+            unknown(value);
+            Err(ApiError::CommitFailed(e))
+        }
+        Err(_) => {
+            unknown(value);
+            Err(ApiError::CommitFailed(timed_out(limit)))
+        }
     }
 }
 

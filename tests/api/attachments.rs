@@ -22,7 +22,7 @@ fn refused(message: &str) -> String {
 }
 
 /// A multipart/form-data body: `(name, filename, data)` parts.
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "replyd-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, filename, data) in parts {

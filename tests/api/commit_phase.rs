@@ -167,6 +167,14 @@ async fn relay(
 /// database wait bounded by 1.5 s (a create's own statements take far
 /// less, even on a loaded CI machine, so only a stall reaches it).
 async fn app_behind_proxy(generation: Generation) -> (TestApp, StallProxy) {
+    app_behind_proxy_with(generation, None).await
+}
+
+/// [`app_behind_proxy`], with ITFlow's uploads folder at `uploads`.
+async fn app_behind_proxy_with(
+    generation: Generation,
+    uploads: Option<std::path::PathBuf>,
+) -> (TestApp, StallProxy) {
     let db = TestDb::seeded(generation).await;
     let opts = mysql_async::Opts::from_url(&db.url).unwrap();
     let proxy = StallProxy::start((opts.ip_or_hostname().to_string(), opts.tcp_port())).await;
@@ -186,6 +194,7 @@ async fn app_behind_proxy(generation: Generation) -> (TestApp, StallProxy) {
         s.database_url = Some(url);
         s.db_timeout_ms = 1500;
         s.key_cache_ttl_secs = 0;
+        s.uploads_dir = uploads;
     })
     .await;
     (app, proxy)
@@ -288,4 +297,37 @@ async fn frozen_after_commit_says_the_write_may_have_been_saved(generation: Gene
         .parse()
         .unwrap();
     assert_eq!(logs, 2);
+}
+
+per_generation!(an_attachment_whose_commit_is_unknown_is_kept_for_startup_to_settle: [user_keys]);
+async fn an_attachment_whose_commit_is_unknown_is_kept_for_startup_to_settle(
+    generation: Generation,
+) {
+    let uploads = tempfile::tempdir().unwrap();
+    let (app, proxy) = app_behind_proxy_with(generation, Some(uploads.path().to_path_buf())).await;
+    proxy.arm(Stall::SwallowAnswersAfter("COMMIT"));
+    let (content_type, body) = crate::attachments::multipart(&[
+        ("api_key", None, GLOBAL_KEY.as_bytes()),
+        ("ticket_id", None, b"1"),
+        ("ticket_reply", None, b"stalled"),
+        ("attachments[]", Some("a.txt"), b"saved or not"),
+    ]);
+    app.post_raw(CREATE, &content_type, body)
+        .await
+        .assert(500, MAY_HAVE_SAVED);
+    proxy.cut_all().await;
+    // Saved, in fact; the file is kept under its temporary name (removing
+    // it would leave the committed row without its file), for the next
+    // start to finish (attachments::startup_settles_what_a_crash_left).
+    let reference = app
+        .db
+        .value("SELECT ticket_attachment_reference_name FROM ticket_attachments")
+        .await
+        .unwrap();
+    let dir = uploads.path().join("tickets/1");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![format!(".replyd-tmp-{reference}")]);
 }
