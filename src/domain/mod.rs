@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod flavour;
+pub mod markdown;
 pub mod plan;
 pub mod plan_customer;
 pub mod plan_itflow;
