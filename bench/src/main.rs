@@ -291,6 +291,7 @@ async fn one_request(
                 flavour: schema.flavour(),
                 base_url: "",
                 app_name: "ITFlow",
+                email_replies: false,
             };
             create(
                 pool,

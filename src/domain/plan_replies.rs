@@ -412,6 +412,7 @@ mod tests {
             flavour: Flavour::new(v.0, v.1, v.2, v.3),
             base_url: "example.com",
             app_name: "ITFlow",
+            email_replies: false,
         };
         let mut snap = snap;
         let requested = match &req.status {
@@ -796,6 +797,7 @@ mod tests {
             flavour: Flavour::new(V267.0, V267.1, V267.2, V267.3),
             base_url: "itflow.example.com",
             app_name: "ITFlow",
+            email_replies: false,
         };
         let plan = plan(&snap, &customer(by_id(7)), &ctx).unwrap();
         assert_eq!(
@@ -807,6 +809,7 @@ mod tests {
                 from_name: "Help Desk".into(),
                 subject: "ITFlow Ticket updated - [TCK-1] Printer".into(),
                 content: "Hello Tess Tech,<br><br>A new reply has been added to the below ticket, check ITFlow for full details.<br><br>Client: Acme & Co<br>Ticket: TCK-1<br>Subject: Printer<br><br>https://itflow.example.com/agent/ticket.php?ticket_id=1&client_id=1".into(),
+                attachments: String::new(),
             }]
         );
         // No provider, or no assignee: no email.
@@ -945,6 +948,7 @@ mod tests {
                 flavour: Flavour::new(V244.0, V244.1, V244.2, V244.3),
                 base_url: "",
                 app_name: "ITFlow",
+                email_replies: false,
             };
             let mut snap = open_ticket();
             snap.requested_status = Some(status(4));
