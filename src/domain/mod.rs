@@ -9,6 +9,7 @@ pub mod plan_itflow;
 pub mod plan_replies;
 pub mod principal;
 pub mod reply;
+pub mod reply_email;
 pub mod sla;
 pub mod sla_clock;
 pub mod snapshot;
