@@ -8,6 +8,7 @@ mod commit_phase;
 mod crash;
 mod create;
 mod db_crash;
+mod email_replies;
 mod grants;
 mod health;
 mod helpers;
