@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 18] = [
+const ENV_KEYS: [&str; 22] = [
     "itflow_base_url",
     "email_replies",
     "listen",
@@ -35,6 +35,10 @@ const ENV_KEYS: [&str; 18] = [
     "metrics_allow",
     "body_timeout_ms",
     "max_connections",
+    "uploads_dir",
+    "max_attachment_bytes",
+    "max_upload_bytes",
+    "upload_timeout_ms",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +101,20 @@ pub struct Settings {
     /// Client addresses allowed to read /metrics; empty: nobody.
     /// Env: REPLYD_METRICS_ALLOW.
     pub metrics_allow: Vec<IpAddr>,
+    /// ITFlow's `uploads` folder, where attachments are stored (under
+    /// `tickets/<ticket_id>/`). Unset: `<itflow_root>/uploads`; neither:
+    /// attachments are refused. Env: REPLYD_UPLOADS_DIR.
+    pub uploads_dir: Option<PathBuf>,
+    /// Largest attachment, in bytes; larger files get HTTP 413.
+    /// Env: REPLYD_MAX_ATTACHMENT_BYTES.
+    pub max_attachment_bytes: u64,
+    /// Largest multipart/form-data request body, in bytes (other bodies:
+    /// `max_body_bytes`). Env: REPLYD_MAX_UPLOAD_BYTES.
+    pub max_upload_bytes: usize,
+    /// Longest a multipart/form-data body may take to arrive, in
+    /// milliseconds (other bodies: `body_timeout_ms`).
+    /// Env: REPLYD_UPLOAD_TIMEOUT_MS.
+    pub upload_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -120,6 +138,10 @@ impl Default for Settings {
             db_timeout_ms: 5000,
             shutdown_timeout_secs: 30,
             metrics_allow: loopback(),
+            uploads_dir: None,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            max_upload_bytes: 100 * 1024 * 1024,
+            upload_timeout_ms: 120_000,
         }
     }
 }
@@ -172,6 +194,21 @@ impl Settings {
                 crate::php::config_php::php_string_assignment(&text, "config_base_url")
             })
             .unwrap_or_default()
+    }
+
+    /// ITFlow's uploads folder: `uploads_dir`, else `<itflow_root>/uploads`.
+    pub fn uploads(&self) -> Option<crate::uploads::Uploads> {
+        let dir = match (&self.uploads_dir, &self.itflow_root) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(root)) => root.join("uploads"),
+            (None, None) => return None,
+        };
+        Some(crate::uploads::Uploads::new(&dir))
+    }
+
+    /// `upload_timeout_ms` as a duration (at least 1 ms).
+    pub fn upload_timeout(&self) -> Duration {
+        Duration::from_millis(self.upload_timeout_ms.max(1))
     }
 
     /// `$config_app_name` from ITFlow's config.php (its setup writes

@@ -37,6 +37,13 @@ pub enum ApiError {
     BadRequest(Message),
     #[error("{}", Message::BodyTooLarge(*.0))]
     BodyTooLarge(usize),
+    /// An attachment or multipart body over its limit: HTTP 413.
+    #[error("{0}")]
+    TooLarge(Message),
+    /// The disk failed while storing an attachment: HTTP 500, nothing
+    /// written (details in the log).
+    #[error("{}", Message::UploadFailed)]
+    Upload(#[source] std::io::Error),
     /// The body stopped arriving (`body_timeout_ms`); the connection closes.
     #[error("{}", Message::BodyTimeout(*.0))]
     BodyTimeout(u128),
@@ -123,7 +130,8 @@ impl ResponseError for ApiError {
             ApiError::Refused(_) => StatusCode::OK,
             ApiError::AnswerFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooLarge(_) | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Upload(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MetricsForbidden => StatusCode::FORBIDDEN,
@@ -140,6 +148,9 @@ impl ResponseError for ApiError {
         {
             // Details go to the log only, never to the client.
             log::error!("database error: {e}");
+        }
+        if let ApiError::Upload(e) = self {
+            log::error!("storing an attachment: {e}");
         }
         if let ApiError::AnswerFile(e) = self {
             log::error!("temporary file for a large answer: {e}");

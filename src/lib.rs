@@ -15,6 +15,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod systemd;
+pub mod uploads;
 
 /// mimalloc instead of glibc's malloc, for every binary built on this
 /// library (replyd, the benchmark baseline, the tests): a read answer

@@ -76,6 +76,24 @@ pub enum Message {
     AuthorNotPermitted,
     AuthorNotAgent,
 
+    // --- Attachments ---
+    AttachmentName,
+    AttachmentExtension,
+    AttachmentEmpty,
+    /// HTTP 413: one file over `max_attachment_bytes`.
+    AttachmentTooLarge(u64),
+    /// HTTP 413: a multipart body over `max_upload_bytes`.
+    UploadTooLarge(usize),
+    AttachmentsMalformed,
+    AttachmentsNeedReply,
+    AttachmentsNotStored,
+    UploadsNotConfigured,
+    UploadsNotWritable,
+    AttachmentNotFound,
+    AttachmentFileMissing,
+    /// HTTP 500: the disk failed while storing; nothing was written.
+    UploadFailed,
+
     // --- The server's own trouble ---
     AnswerFile,
     MetricsForbidden,
@@ -151,6 +169,30 @@ impl Message {
             AuthorNotAgent => {
                 "author_user_id or author_email does not name an active agent with access to this ticket's client."
             }
+            AttachmentName => {
+                "Attachment names must not be empty or contain /, \\, .., NUL or control characters."
+            }
+            AttachmentEmpty => "Attachments must not be empty files.",
+            AttachmentsMalformed => {
+                "attachments must be a JSON array of {\"name\": ..., \"data\": <base64>} objects (in a form field: that array, base64-encoded)."
+            }
+            AttachmentsNeedReply => "Attachments belong to a reply: send them with ticket_reply.",
+            AttachmentsNotStored => {
+                "This ITFlow database has no ticket_attachments table, so replies cannot carry attachments."
+            }
+            UploadsNotConfigured => {
+                "Attachments need ITFlow's uploads folder: set itflow_root (or uploads_dir) in replyd's configuration."
+            }
+            UploadsNotWritable => {
+                "ITFlow's uploads folder is not writable by replyd: give replyd's user write access to uploads_dir (by default <itflow_root>/uploads)."
+            }
+            AttachmentNotFound => {
+                "No attachment with the specified attachment_id (for this client and company)."
+            }
+            AttachmentFileMissing => {
+                "The attachment's file is missing from ITFlow's uploads folder."
+            }
+            UploadFailed => "Storing an attachment failed; nothing was written.",
             AnswerFile => {
                 "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
             }
@@ -200,6 +242,19 @@ impl Message {
                 "The answer would be larger than the {limit} bytes this server sends in one answer; ask for fewer replies with limit and offset."
             ),
             NotReady(reason) => write!(f, "Not ready: {reason}"),
+            AttachmentExtension => write!(
+                f,
+                "Attachments must be files of these types: {}.",
+                crate::domain::attachment::ALLOWED_EXTENSIONS.join(", ")
+            ),
+            AttachmentTooLarge(limit) => write!(
+                f,
+                "Each attachment must be at most {limit} bytes (max_attachment_bytes)."
+            ),
+            UploadTooLarge(limit) => write!(
+                f,
+                "A multipart request body must be at most {limit} bytes (max_upload_bytes)."
+            ),
             StatusNameNotAccepted(names) if names.is_empty() => f.write_str(
                 "status must name a status this ticket can be set to now, and there is none.",
             ),
@@ -277,6 +332,19 @@ mod tests {
             CustomerReplyNeedsText,
             AuthorNotPermitted,
             AuthorNotAgent,
+            AttachmentName,
+            AttachmentExtension,
+            AttachmentEmpty,
+            AttachmentTooLarge(1),
+            UploadTooLarge(1),
+            AttachmentsMalformed,
+            AttachmentsNeedReply,
+            AttachmentsNotStored,
+            UploadsNotConfigured,
+            UploadsNotWritable,
+            AttachmentNotFound,
+            AttachmentFileMissing,
+            UploadFailed,
             AnswerFile,
             MetricsForbidden,
             NotReady("x".into()),

@@ -48,6 +48,38 @@ pub(crate) async fn inspect_bounded(
     }
 }
 
+/// Settle the attachments a crash left under temporary names: committed
+/// ones get their final names, the rest are removed ([`crate::uploads`]).
+async fn recover_uploads(
+    pool: &mysql_async::Pool,
+    uploads: &crate::uploads::Uploads,
+    schema: &SchemaInfo,
+    limit: Duration,
+) {
+    let pending = uploads.pending();
+    let committed: std::collections::HashSet<(i64, String)> =
+        if pending.is_empty() || !schema.features.attachments {
+            Default::default()
+        } else {
+            match db::within(limit, db::attachments::committed(pool, &pending)).await {
+                Ok(found) => found,
+                Err(e) => {
+                    // Unsure which are committed: leave them for the next
+                    // start rather than remove a committed file.
+                    log::warn!("attachments left by a crash were not settled: {e}");
+                    return;
+                }
+            }
+        };
+    match uploads.recover(|ticket, reference| committed.contains(&(ticket, reference.to_owned()))) {
+        Ok((0, 0)) => {}
+        Ok((finished, removed)) => log::info!(
+            "attachments left by an earlier stop: {finished} committed and finished, {removed} removed"
+        ),
+        Err(e) => log::warn!("settling attachments left by an earlier stop: {e}"),
+    }
+}
+
 impl Application {
     /// Connect, check the schema and bind; `listen` may use port 0.
     ///
@@ -66,6 +98,9 @@ impl Application {
             schema.features
         );
         warn_missing_indexes(opts, settings.db_timeout()).await;
+        if let Some(uploads) = settings.uploads() {
+            recover_uploads(&pool, &uploads, &schema, settings.db_timeout()).await;
+        }
         let listen_err = |source| StartupError::Listen {
             addr: settings.listen.clone(),
             source,
@@ -76,6 +111,7 @@ impl Application {
             metrics: Metrics::new(&pool, settings.db_pool_max),
             itflow_base_url: settings.base_url(),
             itflow_app_name: settings.app_name(),
+            uploads: settings.uploads(),
             pool,
             settings: settings.clone(),
             flavour: schema.flavour(),

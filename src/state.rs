@@ -19,6 +19,8 @@ pub struct AppState {
     pub itflow_base_url: String,
     /// ITFlow's `$config_app_name`, for email subjects.
     pub itflow_app_name: String,
+    /// ITFlow's uploads folder (`uploads_dir`, else `<itflow_root>/uploads`).
+    pub uploads: Option<crate::uploads::Uploads>,
     /// Recently seen valid API keys (`key_cache_ttl_secs`).
     pub keys: db::keys::KeyCache,
     pub metrics: Metrics,

@@ -280,6 +280,7 @@ async fn one_request(
                 },
                 author: Author::Key,
                 created: None,
+                attachments: Vec::new(),
             };
             let meta = RequestMeta {
                 ip: "127.0.0.1".into(),
@@ -298,6 +299,10 @@ async fn one_request(
                 pool,
                 &ctx,
                 CreateRequest::Replies(&req),
+                replyd::db::create::Files {
+                    uploads: None,
+                    staged: &[],
+                },
                 &meta,
                 Duration::from_secs(5),
             )

@@ -6,6 +6,7 @@
 //! (api/v1/enforce_api_rbac.php), then the method
 //! (require_get_method.php / require_post_method.php).
 
+use crate::api::attachments::{self, ReceivedFile};
 use crate::api::meta::RequestMeta;
 use crate::api::params::{Dialect, Params};
 use crate::db;
@@ -16,6 +17,7 @@ use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev, http::Method, web};
+use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -39,6 +41,8 @@ pub trait Action {
 pub struct ReadReplies;
 /// `POST /api/v1/tickets/replies/create.php`.
 pub struct CreateReply;
+/// `GET /api/v1/tickets/replies/attachment.php`.
+pub struct ReadAttachment;
 /// ITFlow's `GET /api/v1/ticket_replies/read.php`.
 pub struct ReadTicketReplies;
 /// ITFlow's `POST /api/v1/ticket_replies/create.php`.
@@ -56,6 +60,12 @@ impl Action for CreateReply {
     const SUPPORT_LEVEL: i64 = SUPPORT_MODIFY;
 }
 
+impl Action for ReadAttachment {
+    const DIALECT: Dialect = Dialect::Replies;
+    const METHOD: Method = Method::GET;
+    const SUPPORT_LEVEL: i64 = SUPPORT_READ;
+}
+
 impl Action for ReadTicketReplies {
     const DIALECT: Dialect = Dialect::TicketReplies;
     const METHOD: Method = Method::GET;
@@ -71,6 +81,8 @@ impl Action for CreateTicketReply {
 /// A request whose key may take action `A`.
 pub struct Authorized<A> {
     pub params: Params,
+    /// The files of a multipart/form-data body (replyd's own create).
+    pub files: Vec<ReceivedFile>,
     pub principal: Principal,
     pub meta: RequestMeta,
     action: PhantomData<A>,
@@ -91,8 +103,24 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
                 .app_data::<web::Data<AppState>>()
                 .expect("the app has its state")
                 .clone();
-            let body = read_body(payload, &state).await?;
-            let params = Params::parse_for(A::DIALECT, req.query_string(), &body)?;
+            let multipart = A::DIALECT == Dialect::Replies
+                && A::METHOD == Method::POST
+                && attachments::is_multipart(&req);
+            let (params, files) = if multipart {
+                // The key is checked before any file touches the disk.
+                let admit = async |fields: &HashMap<String, String>| {
+                    let params = Params::with_fields(req.query_string(), fields.clone());
+                    let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
+                    check_key(&params, &meta, &state).await.map(drop)
+                };
+                let (fields, files) =
+                    attachments::read_multipart(&req, payload, &state, admit).await?;
+                (Params::with_fields(req.query_string(), fields), files)
+            } else {
+                let body = read_body(payload, &state).await?;
+                let params = Params::parse_for(A::DIALECT, req.query_string(), &body)?;
+                (params, Vec::new())
+            };
             let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
             let principal = check_key(&params, &meta, &state).await?;
             // For the access log: the key's name, never its secret.
@@ -110,6 +138,7 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
             }
             Ok(Authorized {
                 params,
+                files,
                 principal,
                 meta,
                 action: PhantomData,

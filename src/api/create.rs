@@ -1,12 +1,15 @@
 //! POST /api/v1/tickets/replies/create.php
 
+use crate::api::attachments;
 use crate::api::auth::{Authorized, CreateReply};
-use crate::db::create::{CreateRequest, create};
+use crate::db::create::{CreateRequest, Files, create};
+use crate::domain::reply::{Fields, NewAttachment};
 use crate::domain::{Author, NewReply};
 use crate::error::ApiError;
 use crate::messages::Message;
 use crate::php::to_json_bytes;
 use crate::state::AppState;
+use crate::uploads::random_name;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -14,20 +17,47 @@ pub async fn handle(
     auth: Authorized<CreateReply>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let new_reply = NewReply::parse(&auth.params)?;
+    let Authorized {
+        params,
+        files,
+        principal,
+        meta,
+        ..
+    } = auth;
+    let mut new_reply = NewReply::parse(&params)?;
     // Writing as another agent: admins' keys and first-generation keys for
     // every client only.
-    if matches!(new_reply.author, Author::Agent(_)) && !auth.principal.may_write_as_others() {
+    if matches!(new_reply.author, Author::Agent(_)) && !principal.may_write_as_others() {
         return Err(ApiError::Forbidden(Message::AuthorNotPermitted));
+    }
+    // Files: a multipart body's parts, then an `attachments` parameter's.
+    let mut files = files;
+    if let Some(value) = params.field("attachments").filter(|v| !v.trim().is_empty()) {
+        files.extend(attachments::from_parameter(value, &state)?);
+    }
+    let mut staged = Vec::with_capacity(files.len());
+    for file in files {
+        new_reply.attachments.push(NewAttachment {
+            reference: file
+                .name
+                .reference(&random_name().map_err(ApiError::Upload)?),
+            name: file.name,
+            size: file.size,
+        });
+        staged.push(file.staged);
     }
     // Bounded twice by db_timeout_ms: the work (past it the transaction is
     // dropped uncommitted, a 503) and the COMMIT (past it the outcome is
     // unknown, and the answer says so).
     let insert_id = create(
         &state.pool,
-        &state.write_context(&auth.principal),
+        &state.write_context(&principal),
         CreateRequest::Replies(&new_reply),
-        &auth.meta,
+        Files {
+            uploads: state.uploads.as_ref(),
+            staged: &staged,
+        },
+        &meta,
         state.settings.db_timeout(),
     )
     .await?;

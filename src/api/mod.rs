@@ -1,6 +1,8 @@
 //! The HTTP surface: the two v1 endpoints, health checks, metrics and the
 //! JSON 404.
 
+pub mod attachment;
+pub mod attachments;
 pub mod auth;
 pub mod create;
 pub mod health;
@@ -15,6 +17,7 @@ use actix_web::{HttpResponse, Resource, Route, guard, web};
 
 pub const READ_PATH: &str = "/api/v1/tickets/replies/read.php";
 pub const CREATE_PATH: &str = "/api/v1/tickets/replies/create.php";
+pub const ATTACHMENT_PATH: &str = "/api/v1/tickets/replies/attachment.php";
 /// ITFlow 2.6's own endpoints, served on every supported database.
 pub const ITFLOW_READ_PATH: &str = "/api/v1/ticket_replies/read.php";
 pub const ITFLOW_CREATE_PATH: &str = "/api/v1/ticket_replies/create.php";
@@ -27,6 +30,7 @@ pub const METRICS_PATH: &str = "/metrics";
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(READ_PATH, web::route().to(read::handle))
         .route(CREATE_PATH, web::route().to(create::handle))
+        .route(ATTACHMENT_PATH, web::route().to(attachment::handle))
         .route(ITFLOW_READ_PATH, web::route().to(ticket_replies::read))
         .route(ITFLOW_CREATE_PATH, web::route().to(ticket_replies::create))
         .service(get_only(HEALTHZ_PATH, web::route().to(health::healthz)))
@@ -52,6 +56,7 @@ pub fn endpoint_label(path: &str) -> &'static str {
     match path {
         READ_PATH => "read.php",
         CREATE_PATH => "create.php",
+        ATTACHMENT_PATH => "attachment.php",
         ITFLOW_READ_PATH => "ticket_replies/read.php",
         ITFLOW_CREATE_PATH => "ticket_replies/create.php",
         HEALTHZ_PATH => "healthz",

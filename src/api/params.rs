@@ -106,6 +106,16 @@ impl Params {
         })
     }
 
+    /// replyd's own dialect, with a multipart/form-data body's text parts as
+    /// the body's fields.
+    pub fn with_fields(query_string: &str, fields: HashMap<String, String>) -> Self {
+        Self {
+            query: parse_form(query_string.as_bytes()),
+            body: fields,
+            ..Self::default()
+        }
+    }
+
     /// ITFlow's dialect: `$_GET` from the query string as PHP parses it, and
     /// `$_POST = json_decode(body, true)` (ITFlow api/v1/validate_api_key.php):
     /// a body that is not a JSON object (a form, broken JSON, a JSON array,
@@ -335,6 +345,11 @@ fn parse_json_object(text: &str) -> Result<HashMap<String, String>, ApiError> {
             serde_json::Value::Number(n) => n.to_string(),
             // PHP casts true to "1" and false to "".
             serde_json::Value::Bool(b) => if b { "1" } else { "" }.to_string(),
+            // Files, as `[{"name": ..., "data": <base64>}]`
+            // (api/attachments.rs reads the array from its JSON text).
+            attachments @ serde_json::Value::Array(_) if key == "attachments" => {
+                attachments.to_string()
+            }
             serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
                 return Err(ApiError::BadRequest(Message::ParameterNotScalar(key)));
             }

@@ -1,6 +1,7 @@
 //! GET /api/v1/tickets/replies/read.php
 
 use crate::api::auth::{Authorized, ReadReplies};
+use crate::db::attachments::{self, ListedAttachment};
 use crate::db::{
     replies::{ReadDialect, ReadRequest, ReplyFilter, read_replies},
     text::{TextBuf, write_json_value},
@@ -9,6 +10,7 @@ use crate::domain::TicketNumber;
 use crate::error::{ApiError, Message};
 use crate::php::json::write_json_str;
 use crate::state::AppState;
+use crate::uploads::Uploads;
 use actix_web::body::SizedStream;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
@@ -16,6 +18,7 @@ use futures_util::StreamExt;
 use futures_util::future::ready;
 use futures_util::stream;
 use mysql_async::{Column, Row, Value};
+use std::collections::HashMap;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
@@ -62,7 +65,54 @@ pub async fn handle(
         limit,
         offset,
     };
-    answer(&state, &request).await
+    if p.query_first_int("include_attachments").unwrap_or(0) == 0 {
+        return answer(&state, &request).await;
+    }
+    let attachments = if state.flavour.stores_attachments() {
+        let listed = attachments::of_page(&state.pool, &request);
+        let listed = crate::db::within(state.settings.db_timeout(), listed).await?;
+        let uploads = state.uploads.as_ref();
+        listed
+            .into_iter()
+            .map(|(reply, files)| (reply, attachments_json(&files, uploads)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    answer_with(&state, &request, Some(attachments)).await
+}
+
+/// A reply without attachments, when they are asked for.
+const NO_ATTACHMENTS: &[u8] = b",\"attachments\":[]";
+
+/// `,"attachments":[{"id":...,"name":...,"size":...,"created_at":...}]`,
+/// every value a string as in the rest of the row; `size` is the stored
+/// copy's size on disk, null when it cannot be read.
+fn attachments_json(files: &[ListedAttachment], uploads: Option<&Uploads>) -> Vec<u8> {
+    let mut out = b",\"attachments\":[".to_vec();
+    for (i, f) in files.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let size = uploads
+            .and_then(|u| u.path_of(f.ticket_id, &f.reference))
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len().to_string());
+        out.extend_from_slice(b"{\"id\":");
+        write_json_str(&mut out, &f.id.to_string());
+        out.extend_from_slice(b",\"name\":");
+        write_json_str(&mut out, &f.name);
+        out.extend_from_slice(b",\"size\":");
+        match size {
+            Some(size) => write_json_str(&mut out, &size),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"created_at\":");
+        write_json_str(&mut out, &f.created_at);
+        out.push(b'}');
+    }
+    out.push(b']');
+    out
 }
 
 /// Run a read and answer as read_output.php does (shared by both APIs).
@@ -73,6 +123,16 @@ pub async fn handle(
 /// database deadline covers the waits on the database only, never the
 /// building of the answer.
 pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpResponse, ApiError> {
+    answer_with(state, request, None).await
+}
+
+/// [`answer`], each row followed by its reply's `attachments` when
+/// `attachments` holds them (by reply id, as JSON members).
+async fn answer_with(
+    state: &AppState,
+    request: &ReadRequest,
+    attachments: Option<HashMap<i64, Vec<u8>>>,
+) -> Result<HttpResponse, ApiError> {
     let mut output = ReadOutput::new(
         SPILL_THRESHOLD,
         SPILL_CHUNK,
@@ -84,10 +144,19 @@ pub async fn answer(state: &AppState, request: &ReadRequest) -> Result<HttpRespo
         state.settings.db_timeout(),
         async |row: Row| {
             let columns = row.columns_ref();
-            output.push_row(
-                columns,
-                (0..columns.len()).map(|i| row.as_ref(i).unwrap_or(&Value::NULL)),
-            );
+            let values = (0..columns.len()).map(|i| row.as_ref(i).unwrap_or(&Value::NULL));
+            match &attachments {
+                None => output.push_row(columns, values),
+                Some(by_reply) => {
+                    // `ticket_reply_id` is the first column.
+                    let id = row
+                        .as_ref(0)
+                        .and_then(|v| mysql_async::from_value_opt::<i64>(v.clone()).ok());
+                    let extra = id.and_then(|id| by_reply.get(&id));
+                    let extra = extra.map_or(NO_ATTACHMENTS, Vec::as_slice);
+                    output.push_row_with(columns, values, extra);
+                }
+            }
             output.after_row().await
         },
     )
@@ -182,6 +251,16 @@ impl ReadOutput {
     }
 
     fn push_row<'v>(&mut self, columns: &[Column], values: impl IntoIterator<Item = &'v Value>) {
+        self.push_row_with(columns, values, b"");
+    }
+
+    /// A row, with `extra` (`,"name":value` members) after its columns.
+    fn push_row_with<'v>(
+        &mut self,
+        columns: &[Column],
+        values: impl IntoIterator<Item = &'v Value>,
+        extra: &[u8],
+    ) {
         if self.keys.is_empty() {
             self.keys = columns
                 .iter()
@@ -203,6 +282,7 @@ impl ReadOutput {
             self.out.extend_from_slice(key);
             write_json_value(&mut self.out, value, column, &mut self.text);
         }
+        self.out.extend_from_slice(extra);
         self.out.push(b'}');
     }
 

@@ -147,6 +147,10 @@ pub async fn create(
         &state.pool,
         &state.write_context(&auth.principal),
         CreateRequest::Itflow(&reply),
+        crate::db::create::Files {
+            uploads: None,
+            staged: &[],
+        },
         &auth.meta,
         state.settings.db_timeout(),
     )

@@ -13,7 +13,7 @@
 use crate::db::snapshot::{SnapshotRequest, TicketMatch, find_ticket, read_locked, read_statuses};
 use crate::db::{write_then_commit, writer};
 use crate::domain::flavour::MailSetting;
-use crate::domain::plan::{Actor, WriteContext};
+use crate::domain::plan::{Actor, WriteContext, WritePlan};
 use crate::domain::plan_itflow::{self, ItflowReply};
 use crate::domain::reply::{STATUS_OPEN, STATUS_RESOLVED};
 use crate::domain::status::StatusEntry;
@@ -22,6 +22,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::messages::Message;
+use crate::uploads::{PlacedFile, StagedFile, Uploads};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, TxOpts};
 use std::time::Duration;
@@ -114,12 +115,22 @@ fn itflow_request(r: &ItflowReply, ctx: &WriteContext<'_>) -> SnapshotRequest {
     }
 }
 
+/// The files a create brings: received under temporary names, in the
+/// order of the request's attachments.
+#[derive(Clone, Copy)]
+pub struct Files<'a> {
+    pub uploads: Option<&'a Uploads>,
+    pub staged: &'a [StagedFile],
+}
+
 /// Write the reply and/or status change; the new reply's id, 0 for a
-/// status-only call.
+/// status-only call. Its files get their final names only once COMMIT
+/// succeeded ([`crate::uploads`]).
 pub async fn create(
     pool: &Pool,
     ctx: &WriteContext<'_>,
     request: CreateRequest<'_>,
+    files: Files<'_>,
     meta: &RequestMeta,
     limit: Duration,
 ) -> Result<u64, ApiError> {
@@ -130,7 +141,7 @@ pub async fn create(
             reply_email::check_request(r, ctx)?;
         }
     }
-    write_then_commit(limit, async {
+    let done = write_then_commit(limit, async {
         // No connection: 503. Anything failing once the transaction is
         // open: 500.
         let mut tx = pool.start_transaction(TxOpts::default()).await?;
@@ -150,10 +161,39 @@ pub async fn create(
                 },
                 CreateRequest::Itflow(r) => plan_itflow::plan(snapshot.as_ref(), r, ctx)?,
             };
-            Ok::<_, ApiError>(writer::write(&mut tx, &plan, meta).await?)
+            let insert_id = writer::write(&mut tx, &plan, meta).await?;
+            let placed = place(files, &plan)?;
+            Ok::<_, ApiError>((insert_id, placed))
         };
-        let insert_id = work.await.map_err(ApiError::in_transaction)?;
-        Ok((tx, insert_id))
+        let done = work.await.map_err(ApiError::in_transaction)?;
+        Ok((tx, done))
     })
-    .await
+    .await?;
+    let (insert_id, placed) = done;
+    for file in placed {
+        // A failure here leaves the file under its temporary name, which
+        // the next start finishes (its row is committed).
+        if let Err(e) = file.finish() {
+            log::error!("naming a committed attachment: {e}");
+        }
+    }
+    Ok(insert_id)
+}
+
+/// Move the plan's files into the ticket's folder under temporary names.
+fn place(files: Files<'_>, plan: &WritePlan) -> Result<Vec<PlacedFile>, ApiError> {
+    if plan.attachments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let uploads = files
+        .uploads
+        .ok_or(ApiError::Refused(Message::UploadsNotConfigured))?;
+    let references: Vec<String> = plan
+        .attachments
+        .iter()
+        .map(|a| a.reference.clone())
+        .collect();
+    uploads
+        .place(plan.ticket_id, files.staged, &references)
+        .map_err(ApiError::Upload)
 }

@@ -1,6 +1,7 @@
 //! Everything that speaks SQL. Every statement binds its values as
 //! parameters; table and column names are fixed strings.
 
+pub mod attachments;
 pub mod create;
 pub mod doctor;
 pub mod keys;

@@ -119,6 +119,19 @@ const AGENT_ACCESS: &[(&str, &[&str])] = &[
     ("user_client_permissions", &["user_id", "client_id"]),
 ];
 
+/// Files attached to replies (ITFlow's `ticket_attachments`).
+const ATTACHMENT_PARTS: &[(&str, &[&str])] = &[(
+    "ticket_attachments",
+    &[
+        "ticket_attachment_id",
+        "ticket_attachment_name",
+        "ticket_attachment_reference_name",
+        "ticket_attachment_created_at",
+        "ticket_attachment_ticket_id",
+        "ticket_attachment_reply_id",
+    ],
+)];
+
 /// The SLA machinery of ITFlow 2.5+ (functions/sla.php): all of it, or
 /// replyd leaves SLA columns alone.
 const SLA_PARTS: &[(&str, &[&str])] = &[
@@ -243,6 +256,8 @@ pub struct Features {
     /// `user_roles` and `user_client_permissions`, whatever the key
     /// generation.
     pub agent_access: bool,
+    /// `ticket_attachments`.
+    pub attachments: bool,
 }
 
 /// How `api_keys` grants access.
@@ -288,6 +303,7 @@ impl SchemaInfo {
             smtp_host_column: self.features.smtp_host,
             signatures: self.features.signatures,
         }))
+        .with_attachments(self.features.attachments)
     }
 }
 
@@ -403,6 +419,7 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
         smtp_host: has("settings", "config_smtp_host"),
         signatures: missing_of(SIGNATURES).is_empty(),
         agent_access: missing_of(AGENT_ACCESS).is_empty(),
+        attachments: missing_of(ATTACHMENT_PARTS).is_empty(),
     };
     let itflow_version: Option<String> = conn
         .query_first("SELECT config_current_database_version FROM settings WHERE company_id = 1")

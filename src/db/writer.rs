@@ -31,6 +31,15 @@ pub async fn write(
         .await?;
         insert_id = q.last_insert_id().unwrap_or(0);
     }
+    for a in &plan.attachments {
+        q.exec_drop(
+            "INSERT INTO ticket_attachments (ticket_attachment_name, ticket_attachment_reference_name, \
+             ticket_attachment_created_at, ticket_attachment_ticket_id, ticket_attachment_reply_id) \
+             VALUES (?, ?, ?, ?, ?)",
+            (&a.name, &a.reference, &plan.now, plan.ticket_id, insert_id),
+        )
+        .await?;
+    }
     for n in &plan.notifications {
         q.exec_drop(
             "INSERT INTO notifications (notification_type, notification, notification_action, \

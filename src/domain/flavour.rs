@@ -17,6 +17,7 @@ pub struct Flavour {
     email_queue: bool,
     agent_lists: bool,
     agent_email: Option<EmailQueue>,
+    attachments: bool,
 }
 
 /// The `email_queue` a database has for the agent UI's public-reply email
@@ -108,6 +109,7 @@ impl Flavour {
             email_queue,
             agent_lists: false,
             agent_email: None,
+            attachments: false,
         }
     }
 
@@ -118,6 +120,19 @@ impl Flavour {
             agent_email: queue,
             ..self
         }
+    }
+
+    /// The same, on a database with `ticket_attachments`.
+    pub fn with_attachments(self, yes: bool) -> Self {
+        Flavour {
+            attachments: yes,
+            ..self
+        }
+    }
+
+    /// Whether replies can carry files (`ticket_attachments`).
+    pub fn stores_attachments(&self) -> bool {
+        self.attachments
     }
 
     /// The same, on a database with `user_roles` and

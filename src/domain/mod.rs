@@ -1,5 +1,6 @@
 //! Parsed request data: once a value is one of these types it is valid.
 
+pub mod attachment;
 pub mod audit;
 pub mod flavour;
 pub mod markdown;

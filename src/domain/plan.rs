@@ -28,6 +28,17 @@ pub struct WritePlan {
     /// `email_queue` has no `email_attachments` column (ITFlow before
     /// 2.5.7): the writer leaves it out of the INSERT.
     pub queue_without_attachments: bool,
+    /// `ticket_attachments` rows, tied to the reply.
+    pub attachments: Vec<AttachmentRow>,
+}
+
+/// A `ticket_attachments` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRow {
+    /// `ticket_attachment_name`: the original name as ITFlow stores it.
+    pub name: String,
+    /// `ticket_attachment_reference_name`: the stored copy's name.
+    pub reference: String,
 }
 
 /// The `tickets` columns a create sets. Any change also stamps
@@ -298,6 +309,9 @@ pub(crate) fn summary(plan: &WritePlan) -> String {
     }
     for m in &plan.mails {
         parts.push(format!("mail[{}]", m.recipient));
+    }
+    for a in &plan.attachments {
+        parts.push(format!("file[{} as {}]", a.name, a.reference));
     }
     parts.join(" ")
 }

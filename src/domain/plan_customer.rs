@@ -12,7 +12,7 @@
 use crate::domain::NewReply;
 use crate::domain::flavour::LogTexts;
 use crate::domain::plan::{LogRow, MailRow, ReplyRow, Texts, WriteContext, WritePlan};
-use crate::domain::plan_replies::{Moves, in_scope, reply_time, ticket_changes};
+use crate::domain::plan_replies::{Moves, attachment_rows, in_scope, reply_time, ticket_changes};
 use crate::domain::reply::{PersonRef, STATUS_CLOSED, STATUS_OPEN, STATUS_RESOLVED};
 use crate::domain::sla_clock::sql_datetime;
 use crate::domain::snapshot::{MailSnapshot, Snapshot};
@@ -101,6 +101,8 @@ pub fn plan(
             plan.logs.push(LogRow::new("API", "Success", text, 0));
         }
     }
+    // The portal stores a comment's files too (`file[]`).
+    plan.attachments = attachment_rows(req, ctx)?;
     if let Some(mail) = snap.mail.as_ref().filter(|_| ctx.flavour.has_email_queue()) {
         plan.mails.extend(assignee_mail(snap, mail, ctx));
     }

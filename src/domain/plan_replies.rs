@@ -10,7 +10,7 @@
 
 use crate::domain::flavour::LogTexts;
 use crate::domain::plan::{
-    Actor, LogRow, NotificationRow, ReplyRow, Texts, WriteContext, WritePlan,
+    Actor, AttachmentRow, LogRow, NotificationRow, ReplyRow, Texts, WriteContext, WritePlan,
 };
 use crate::domain::reply::{PersonRef, STATUS_CLOSED, STATUS_NEW, STATUS_RESOLVED};
 use crate::domain::sla_clock::{SlaClock, sql_datetime};
@@ -108,7 +108,33 @@ pub fn plan(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<W
             .push(format!("Status set to {status_name} via the API ({key})"));
     }
     reply_logs(&mut plan, req, &texts, &status_name, ctx);
+    plan.attachments = attachment_rows(req, ctx)?;
     Ok(plan)
+}
+
+/// The `ticket_attachments` rows of the request's files: only with a reply
+/// (they are tied to it), on a database that has the table.
+pub(crate) fn attachment_rows(
+    req: &NewReply,
+    ctx: &WriteContext<'_>,
+) -> Result<Vec<AttachmentRow>, Message> {
+    if req.attachments.is_empty() {
+        return Ok(Vec::new());
+    }
+    if req.text.is_none() {
+        return Err(Message::AttachmentsNeedReply);
+    }
+    if !ctx.flavour.stores_attachments() {
+        return Err(Message::AttachmentsNotStored);
+    }
+    Ok(req
+        .attachments
+        .iter()
+        .map(|a| AttachmentRow {
+            name: a.name.stored(),
+            reference: a.reference.clone(),
+        })
+        .collect())
 }
 
 /// Whether the key may write on the ticket of `snap`, and a `client_id`
@@ -427,6 +453,7 @@ mod tests {
             },
             author: Author::Key,
             created: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -205,8 +205,17 @@ pub struct PersonRef {
 }
 
 impl PersonRef {
+    /// The person named by the parameters `id` and `email`, None when
+    /// neither is given (`0` is no one, as in ITFlow's columns). An id that
+    /// is not a positive number still names someone, who does not exist:
+    /// a request that meant a contact or an agent is never quietly written
+    /// as the key's own reply.
     fn parse(p: &impl Fields, id: &str, email: &str) -> Option<PersonRef> {
-        let id = p.int_field(id).filter(|id| *id > 0);
+        let id = p.text_field(id).filter(|v| *v != "0").map(|v| {
+            parse_whole_number(v)
+                .and_then(|n| i64::try_from(n).ok())
+                .unwrap_or(-1)
+        });
         let email = p.text_field(email).map(str::to_owned);
         (id.is_some() || email.is_some()).then_some(PersonRef { id, email })
     }
@@ -283,6 +292,18 @@ pub struct NewReply {
     pub status: StatusChange,
     pub author: Author,
     pub created: Option<Created>,
+    /// Files received with the request (set by the API layer, which stores
+    /// them), in order.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A file received with a reply: its checked name and the name its stored
+/// copy gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub name: crate::domain::attachment::AttachmentName,
+    pub reference: String,
+    pub size: u64,
 }
 
 impl NewReply {
@@ -302,9 +323,14 @@ impl NewReply {
         // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
         // reply); replyd also treats a reply of only whitespace as none.
         let text = text.filter(|t| !t.trim().is_empty() && t != "0");
-        let status = Self::status(p)?;
         let agent = PersonRef::parse(p, "author_user_id", "author_email");
         let customer = PersonRef::parse(p, "contact_id", "contact_email");
+        // A customer's reply refuses any status (before judging its value).
+        let status_given = p.text_field("status").is_some_and(|s| s != "0");
+        if customer.is_some() && status_given {
+            return Err(Message::CustomerReplyWith("status"));
+        }
+        let status = Self::status(p)?;
         let created = p.text_field("created").map(Created::parse).transpose()?;
         if created.is_some() && text.is_none() {
             return Err(Message::CreatedNeedsReply);
@@ -351,6 +377,7 @@ impl NewReply {
             status,
             author,
             created,
+            attachments: Vec::new(),
         })
     }
 
@@ -522,6 +549,34 @@ mod tests {
             let m = refusal(&format!("ticket_id=1&ticket_reply=x&contact_id=3&{extra}"));
             assert_eq!(m, Message::CustomerReplyWith(param).to_string(), "{extra}");
         }
+        // An id that names no one still asks for a customer's reply (or an
+        // agent's), which then finds no one; 0 names no one at all.
+        let r = parse("ticket_id=1&ticket_reply=x&contact_id=abc").unwrap();
+        assert_eq!(
+            r.author,
+            Author::Customer(PersonRef {
+                id: Some(-1),
+                email: None
+            })
+        );
+        let r = parse("ticket_id=1&ticket_reply=x&author_user_id=-2").unwrap();
+        assert_eq!(
+            r.author,
+            Author::Agent(PersonRef {
+                id: Some(-1),
+                email: None
+            })
+        );
+        assert_eq!(
+            parse("ticket_id=1&ticket_reply=x&contact_id=0")
+                .unwrap()
+                .author,
+            Author::Key
+        );
+        assert_eq!(
+            refusal("ticket_id=1&ticket_reply=x&contact_id=3&status=-1"),
+            Message::CustomerReplyWith("status").to_string()
+        );
         // What has no effect is no reason to refuse.
         assert!(parse("ticket_id=1&ticket_reply=x&contact_id=3&status=0&hours=0").is_ok());
         assert_eq!(

@@ -188,6 +188,7 @@ mod tests {
             },
             author: Author::Key,
             created: None,
+            attachments: Vec::new(),
         }
     }
 

@@ -57,6 +57,14 @@ struct DbCheck {
     sql: String,
     /// Every value as text; SQL NULL is written "NULL".
     rows: Vec<Vec<String>>,
+    /// Checked only on this API-key generation ("client-keys" or
+    /// "user-keys"); skipped on the other.
+    #[serde(default)]
+    generation: Option<String>,
+    /// Checked only where the database has every one of these tables
+    /// (say `ticket_history`); skipped elsewhere.
+    #[serde(default)]
+    tables: Vec<String>,
 }
 
 /// How a case's request reaches replyd.
@@ -70,18 +78,33 @@ impl Case {
     /// Read and parse a case file.
     pub fn load(file: &Path) -> Result<Case, String> {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
+        let case: Case = toml::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let keys = std::iter::once(&case.generation).chain(case.db.iter().map(|c| &c.generation));
+        for key in keys.flatten() {
+            if !matches!(key.as_str(), "client-keys" | "user-keys") {
+                return Err(format!(
+                    "{}: generation = {key:?}: \"client-keys\" or \"user-keys\"",
+                    file.display()
+                ));
+            }
+        }
+        Ok(case)
     }
 
     /// Whether the case applies to `generation` (its `generation` key, when
     /// present, names the API-key generation it is for).
     pub fn applies_to(&self, generation: &Generation) -> bool {
-        match self.generation.as_deref() {
-            None => true,
-            Some("client-keys") => !generation.has_user_keys(),
-            Some("user-keys") => generation.has_user_keys(),
-            Some(other) => panic!("generation = {other:?}: \"client-keys\" or \"user-keys\""),
-        }
+        for_keys(self.generation.as_deref(), generation)
+    }
+}
+
+/// Whether a `generation` key (None: every generation) admits `generation`.
+fn for_keys(key: Option<&str>, generation: &Generation) -> bool {
+    match key {
+        None => true,
+        Some("client-keys") => !generation.has_user_keys(),
+        Some("user-keys") => generation.has_user_keys(),
+        Some(other) => panic!("generation = {other:?}: \"client-keys\" or \"user-keys\""),
     }
 }
 
@@ -107,7 +130,7 @@ pub async fn run_case(
         case.applies_to(&generation),
         "{name} is not for {generation:?}"
     );
-    let db = TestDb::seeded(generation).await;
+    let db = TestDb::seeded(generation.clone()).await;
     // Checked before replyd starts, so a bad table fails with its reason.
     let settings =
         apply_settings(&test_settings(&db), &case.settings).map_err(|e| format!("{name}: {e}"))?;
@@ -151,6 +174,13 @@ pub async fn run_case(
         failures.push(format!("content type {}", answer.content_type));
     }
     for check in &case.db {
+        let mut applies = for_keys(check.generation.as_deref(), &generation);
+        for t in &check.tables {
+            applies = applies && app.db.has_table(t).await;
+        }
+        if !applies {
+            continue;
+        }
         let got: Vec<Vec<String>> = app
             .db
             .rows(&check.sql)

@@ -3,12 +3,14 @@
 //! real HTTP. The compatibility cases run in their own binary,
 //! tests/compat/main.rs.
 
+mod attachments;
 mod auth;
 mod commit_phase;
 mod crash;
 mod create;
 mod db_crash;
 mod email_replies;
+mod every_side;
 mod grants;
 mod health;
 mod helpers;
