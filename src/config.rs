@@ -16,8 +16,9 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 21] = [
+const ENV_KEYS: [&str; 22] = [
     "itflow_base_url",
+    "email_replies",
     "listen",
     "database_url",
     "itflow_root",
@@ -54,6 +55,11 @@ pub struct Settings {
     /// path, no scheme), for the portal link in queued reply emails. Read
     /// from `itflow_root`'s config.php when unset. Env: REPLYD_ITFLOW_BASE_URL.
     pub itflow_base_url: Option<String>,
+    /// Whether create.php's `public_reply_type` 2 queues the agent UI's
+    /// emails to the ticket's contact and watchers in ITFlow's
+    /// `email_queue` (ITFlow's own mail cron sends them); off, it is
+    /// refused. Env: REPLYD_EMAIL_REPLIES.
+    pub email_replies: bool,
     /// `users.user_id` recorded as author of replies written with a
     /// first-generation key (which belongs to no user). 0: nobody.
     pub legacy_author_user_id: u32,
@@ -118,6 +124,7 @@ impl Default for Settings {
             database_url: None,
             itflow_root: None,
             itflow_base_url: None,
+            email_replies: false,
             legacy_author_user_id: 0,
             max_body_bytes: 1024 * 1024,
             body_timeout_ms: 5000,

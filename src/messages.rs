@@ -47,7 +47,13 @@ pub enum Message {
     NothingToDo,
     StatusNotAnId(i64),
     PublicReplyWithEmail,
+    /// `public_reply_type` 2 on a database without `email_queue`.
+    PublicReplyNoEmailQueue,
+    /// `public_reply_type` 2 while ITFlow's mail settings are empty: the
+    /// settings that would configure it.
+    PublicReplyMailNotConfigured(&'static str),
     PublicReplyType,
+    MarkdownFlag,
     TimeWorkedRange,
     NegativePaging(&'static str, i64),
     TicketNotFound,
@@ -130,7 +136,11 @@ impl Message {
             PublicReplyWithEmail => {
                 "public_reply_type 2 (public reply with email) is not available: this API sends no email. Use public_reply_type 1 to post a public reply without email."
             }
+            PublicReplyNoEmailQueue => {
+                "public_reply_type 2 (public reply with email) is not available: this ITFlow database has no email queue (table email_queue). Use public_reply_type 1 to post a public reply without email."
+            }
             PublicReplyType => "public_reply_type must be 0 (internal reply) or 1 (public reply).",
+            MarkdownFlag => "markdown must be 1 or true (ticket_reply is Markdown), or 0 or false.",
             TimeWorkedRange => {
                 "hours, minutes and seconds must be whole numbers: hours 0 to 838, minutes and seconds 0 to 59."
             }
@@ -218,6 +228,10 @@ impl Message {
             ),
             BodyTimeout(ms) => write!(f, "The request body did not arrive within {ms} ms."),
             StatusNotAnId(s) => write!(f, "status must be a ticket status id, not {s}."),
+            PublicReplyMailNotConfigured(settings) => write!(
+                f,
+                "public_reply_type 2 (public reply with email) needs ITFlow's mail settings: set {settings} (ITFlow: Admin, Settings, Mail), or use public_reply_type 1 to post a public reply without email."
+            ),
             NegativePaging(name, v) => write!(f, "{name} must be 0 or more, not {v}."),
             StatusNotSettable(s) => write!(
                 f,
@@ -296,7 +310,10 @@ mod tests {
             NothingToDo,
             StatusNotAnId(-1),
             PublicReplyWithEmail,
+            PublicReplyNoEmailQueue,
+            PublicReplyMailNotConfigured("config_smtp_provider"),
             PublicReplyType,
+            MarkdownFlag,
             TimeWorkedRange,
             NegativePaging("limit", -1),
             TicketNotFound,

@@ -35,6 +35,7 @@ impl AppState {
             flavour: self.flavour,
             base_url: &self.itflow_base_url,
             app_name: &self.itflow_app_name,
+            email_replies: self.settings.email_replies,
         }
     }
 }

@@ -271,6 +271,7 @@ async fn one_request(
                 client_id: 0,
                 text: with_text.then(|| "bench reply".to_string()),
                 reply_type: ReplyType::Internal,
+                email: false,
                 time_worked: TimeWorked::default(),
                 status: if with_text {
                     StatusChange::Keep
@@ -292,6 +293,7 @@ async fn one_request(
                 flavour: schema.flavour(),
                 base_url: "",
                 app_name: "ITFlow",
+                email_replies: false,
             };
             create(
                 pool,

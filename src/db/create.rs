@@ -12,11 +12,14 @@
 
 use crate::db::snapshot::{SnapshotRequest, TicketMatch, find_ticket, read_locked, read_statuses};
 use crate::db::{write_then_commit_or, writer};
+use crate::domain::flavour::MailSetting;
 use crate::domain::plan::{Actor, WriteContext, WritePlan};
 use crate::domain::plan_itflow::{self, ItflowReply};
 use crate::domain::reply::{STATUS_OPEN, STATUS_RESOLVED};
 use crate::domain::status::StatusEntry;
-use crate::domain::{Author, NewReply, ReplyType, RequestMeta, StatusChange, plan_replies, status};
+use crate::domain::{
+    Author, NewReply, ReplyType, RequestMeta, StatusChange, plan_replies, reply_email, status,
+};
 use crate::error::ApiError;
 use crate::messages::Message;
 use crate::uploads::{PlacedFile, StagedFile, Uploads};
@@ -72,6 +75,11 @@ async fn replies_request<Q: Queryable>(
     };
     let public = r.text.is_some() && r.reply_type == ReplyType::Public;
     let flavour = ctx.flavour;
+    // public_reply_type 2 (checked before: email_replies is on and the
+    // database has an email queue).
+    let email = flavour
+        .agent_email()
+        .filter(|_| r.email && ctx.email_replies);
     let request = SnapshotRequest {
         ticket_id,
         author_user_id: Actor::user_id_of(ctx.principal, ctx.legacy_author),
@@ -80,9 +88,12 @@ async fn replies_request<Q: Queryable>(
         // be set to.
         open_tasks: status == STATUS_RESOLVED || named_status,
         sla: flavour.keeps_sla_clock() && (status != 0 || public),
-        // The assigned agent's email of a customer's reply.
-        mail: flavour.has_email_queue() && customer.is_some(),
-        contact: false,
+        // The assigned agent's email of a customer's reply; the agent UI's
+        // email of a public reply with email.
+        mail: (flavour.has_email_queue() && customer.is_some()) || email.is_some(),
+        smtp_host: email.is_some_and(|e| e.configured_by == MailSetting::SmtpHostOrProvider),
+        signature: email.is_some_and(|e| e.signatures),
+        contact: email.is_some(),
         customer,
         agent,
     };
@@ -124,8 +135,11 @@ pub async fn create(
     limit: Duration,
 ) -> Result<u64, ApiError> {
     // Refusals that need no database come before any connection.
-    if let CreateRequest::Itflow(r) = request {
-        r.check()?;
+    match request {
+        CreateRequest::Itflow(r) => r.check()?,
+        CreateRequest::Replies(r) => {
+            reply_email::check_request(r, ctx)?;
+        }
     }
     let done = write_then_commit_or(
         limit,

@@ -1,6 +1,7 @@
 //! What replyd needs from the ITFlow schema, checked once at startup from
 //! `information_schema`, and which API-key generation the database uses.
 
+use crate::domain::flavour::EmailQueue;
 use mysql_async::{Conn, Opts, Pool, prelude::*};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -179,8 +180,10 @@ const TICKET_HISTORY: &[(&str, &[&str])] = &[(
     ],
 )];
 
-/// What queuing ITFlow's public-reply email needs.
-const EMAIL_PARTS: &[(&str, &[&str])] = &[
+/// What queuing a public-reply email needs: `email_queue` as ITFlow 2.4.4
+/// has it (without `email_attachments`), the settings, contact, company and
+/// watchers the email is built from.
+const EMAIL_QUEUE_PARTS: &[(&str, &[&str])] = &[
     (
         "email_queue",
         &[
@@ -192,7 +195,6 @@ const EMAIL_PARTS: &[(&str, &[&str])] = &[
             "email_content",
             "email_queued_at",
             "email_cal_str",
-            "email_attachments",
         ],
     ),
     (
@@ -220,6 +222,14 @@ const EMAIL_PARTS: &[(&str, &[&str])] = &[
     ("contacts", &["contact_email"]),
 ];
 
+/// What ITFlow 2.6's own emails (its API's public reply, the portal's
+/// email to the assigned agent) need besides: `email_attachments` (2.5.7).
+const EMAIL_ATTACHMENTS: &[(&str, &[&str])] = &[("email_queue", &["email_attachments"])];
+
+/// Agents' email signatures (`user_settings.user_config_signature`), which
+/// the agent UI appends to a reply it emails.
+const SIGNATURES: &[(&str, &[&str])] = &[("user_settings", &["user_id", "user_config_signature"])];
+
 /// Optional parts replyd uses when present.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Features {
@@ -230,8 +240,19 @@ pub struct Features {
     /// `user_client_permissions.permission_type` (allow/deny, 2.4.6+);
     /// without it every row is an allow.
     pub permission_type: bool,
-    /// `email_queue` and what ITFlow's public-reply email is built from.
+    /// `email_queue` with `email_attachments` (ITFlow 2.5.7+) and what
+    /// ITFlow 2.6's emails are built from.
     pub email: bool,
+    /// `email_queue` (with or without `email_attachments`) and what the
+    /// agent UI's public-reply email is built from (ITFlow 2.4.4+).
+    pub email_queue: bool,
+    /// `email_queue.email_attachments` (ITFlow 2.5.7+).
+    pub email_attachments: bool,
+    /// `settings.config_smtp_host`, which ITFlow 2.4.4's agent UI also
+    /// takes as "mail is configured".
+    pub smtp_host: bool,
+    /// `user_settings.user_config_signature`.
+    pub signatures: bool,
     /// `user_roles` and `user_client_permissions`, whatever the key
     /// generation.
     pub agent_access: bool,
@@ -277,6 +298,11 @@ impl SchemaInfo {
         )
         .with_allow_deny_lists(self.features.permission_type)
         .with_agent_lists(self.features.agent_access)
+        .with_agent_email(self.features.email_queue.then_some(EmailQueue {
+            attachments_column: self.features.email_attachments,
+            smtp_host_column: self.features.smtp_host,
+            signatures: self.features.signatures,
+        }))
         .with_attachments(self.features.attachments)
     }
 }
@@ -290,7 +316,11 @@ impl fmt::Display for Features {
             yes(self.ticket_history),
             yes(self.sla),
             yes(self.permission_type),
-            yes(self.email)
+            match (self.email, self.email_queue) {
+                (true, _) => "yes",
+                (false, true) => "yes, without email_attachments",
+                (false, false) => "no",
+            }
         )
     }
 }
@@ -383,7 +413,11 @@ async fn inspect_on(conn: &mut Conn) -> Result<SchemaInfo, SchemaError> {
         ticket_history: missing_of(TICKET_HISTORY).is_empty(),
         sla: missing_of(SLA_PARTS).is_empty(),
         permission_type: has("user_client_permissions", "permission_type"),
-        email: missing_of(EMAIL_PARTS).is_empty(),
+        email: missing_of(EMAIL_QUEUE_PARTS).is_empty() && missing_of(EMAIL_ATTACHMENTS).is_empty(),
+        email_queue: missing_of(EMAIL_QUEUE_PARTS).is_empty(),
+        email_attachments: missing_of(EMAIL_ATTACHMENTS).is_empty(),
+        smtp_host: has("settings", "config_smtp_host"),
+        signatures: missing_of(SIGNATURES).is_empty(),
         agent_access: missing_of(AGENT_ACCESS).is_empty(),
         attachments: missing_of(ATTACHMENT_PARTS).is_empty(),
     };

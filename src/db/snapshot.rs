@@ -31,6 +31,12 @@ pub struct SnapshotRequest {
     pub sla: bool,
     /// Read what a public-reply email is built from.
     pub mail: bool,
+    /// With `mail`: read `settings.config_smtp_host` too (the column
+    /// exists).
+    pub smtp_host: bool,
+    /// With `mail`: read the author's `user_settings.user_config_signature`
+    /// (the author: the agent named, else `author_user_id`).
+    pub signature: bool,
     /// Read `ticket_contact_id` (ITFlow's own create).
     pub contact: bool,
     /// The contact a customer's reply names.
@@ -132,8 +138,8 @@ pub async fn read_locked<Q: Queryable>(
     } else {
         None
     };
-    let mail = if req.mail {
-        Some(read_mail(q, &ticket).await?)
+    let mut mail = if req.mail {
+        Some(read_mail(q, &ticket, req.smtp_host).await?)
     } else {
         None
     };
@@ -145,6 +151,18 @@ pub async fn read_locked<Q: Queryable>(
         Some((named, lists)) => read_agent(q, named, *lists).await?,
         None => None,
     };
+    if let (true, Some(mail)) = (req.signature, &mut mail) {
+        // A reply on behalf of an agent the planner refuses carries no
+        // email, so the agent found is the author.
+        let author = agent.as_ref().map_or(req.author_user_id, |a| a.id);
+        mail.signature = q
+            .exec_first(
+                "SELECT user_config_signature FROM user_settings WHERE user_id = ?",
+                (author,),
+            )
+            .await?
+            .flatten();
+    }
     Ok(Some(Snapshot {
         ticket,
         author_name,
@@ -253,15 +271,22 @@ async fn read_sla<Q: Queryable>(
     Ok((Some(sla), requested_pauses.unwrap_or(0) != 0))
 }
 
-/// What ITFlow's public-reply email is built from.
+/// What ITFlow's public-reply email is built from; `smtp_host`: read
+/// `settings.config_smtp_host` too.
 async fn read_mail<Q: Queryable>(
     q: &mut Q,
     ticket: &TicketRow,
+    smtp_host: bool,
 ) -> Result<MailSnapshot, mysql_async::Error> {
     let (ticket_id, contact_id) = (ticket.id, ticket.contact_id);
+    let host = if smtp_host {
+        "s.config_smtp_host"
+    } else {
+        "NULL"
+    };
     let row: Option<Row> = q
         .exec_first(
-            "SELECT s.config_smtp_provider, s.config_ticket_from_name, s.config_ticket_from_email, \
+            format!("SELECT s.config_smtp_provider, s.config_ticket_from_name, s.config_ticket_from_email, \
              (SELECT contact_name FROM contacts WHERE contact_id = ?), \
              (SELECT contact_email FROM contacts WHERE contact_id = ?), \
              (SELECT ticket_url_key FROM tickets WHERE ticket_id = ?), \
@@ -271,8 +296,8 @@ async fn read_mail<Q: Queryable>(
              s.config_ticket_prefix, \
              (SELECT client_name FROM clients WHERE client_id = ?), \
              (SELECT user_name FROM users WHERE user_id = ?), \
-             (SELECT user_email FROM users WHERE user_id = ?) \
-             FROM settings s WHERE s.company_id = 1",
+             (SELECT user_email FROM users WHERE user_id = ?), {host} \
+             FROM settings s WHERE s.company_id = 1"),
             (
                 contact_id,
                 contact_id,
@@ -288,6 +313,8 @@ async fn read_mail<Q: Queryable>(
     };
     let mut mail = MailSnapshot {
         provider: take(&mut row, 0)?,
+        smtp_host: take(&mut row, 13)?,
+        signature: None,
         from_name: take(&mut row, 1)?,
         from_email: take(&mut row, 2)?,
         contact_name: take(&mut row, 3)?,
@@ -303,7 +330,8 @@ async fn read_mail<Q: Queryable>(
         assignee_email: take(&mut row, 12)?,
     };
     // No mail configured: no email, and no need for the watchers.
-    if !mail.provider.as_deref().unwrap_or("").is_empty() {
+    let set = |v: &Option<String>| !v.as_deref().unwrap_or("").is_empty();
+    if set(&mail.provider) || set(&mail.smtp_host) {
         mail.watchers = q
             .exec(
                 "SELECT watcher_name, watcher_email FROM ticket_watchers WHERE watcher_ticket_id = ? ORDER BY watcher_id",

@@ -114,24 +114,38 @@ async fn sla_history(q: &mut Transaction<'_>, plan: &WritePlan) -> Result<(), my
     Ok(())
 }
 
-/// The plan's emails, for ITFlow's mail cron to send.
+/// The plan's emails, for ITFlow's mail cron to send (addToMailQueue:
+/// `email_cal_str` '', `email_attachments` the manifest or '' where the
+/// column exists; status and attempts take their defaults).
 async fn queue_mails(q: &mut Transaction<'_>, plan: &WritePlan) -> Result<(), mysql_async::Error> {
     for mail in &plan.mails {
-        q.exec_drop(
-            "INSERT INTO email_queue (email_recipient, email_recipient_name, email_from, email_from_name, \
-             email_subject, email_content, email_queued_at, email_cal_str, email_attachments) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, '', '')",
-            (
-                &mail.recipient,
-                &mail.recipient_name,
-                &mail.from,
-                &mail.from_name,
-                &mail.subject,
-                &mail.content,
-                &plan.now,
-            ),
-        )
-        .await?;
+        let columns = (
+            &mail.recipient,
+            &mail.recipient_name,
+            &mail.from,
+            &mail.from_name,
+            &mail.subject,
+            &mail.content,
+            &plan.now,
+        );
+        if plan.queue_without_attachments {
+            q.exec_drop(
+                "INSERT INTO email_queue (email_recipient, email_recipient_name, email_from, email_from_name, \
+                 email_subject, email_content, email_queued_at, email_cal_str) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+                columns,
+            )
+            .await?;
+        } else {
+            let (recipient, name, from, from_name, subject, content, now) = columns;
+            q.exec_drop(
+                "INSERT INTO email_queue (email_recipient, email_recipient_name, email_from, email_from_name, \
+                 email_subject, email_content, email_queued_at, email_cal_str, email_attachments) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)",
+                (recipient, name, from, from_name, subject, content, now, &mail.attachments),
+            )
+            .await?;
+        }
     }
     Ok(())
 }

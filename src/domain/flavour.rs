@@ -16,7 +16,63 @@ pub struct Flavour {
     sla: bool,
     email_queue: bool,
     agent_lists: bool,
+    agent_email: Option<EmailQueue>,
     attachments: bool,
+}
+
+/// The `email_queue` a database has for the agent UI's public-reply email
+/// (any ITFlow from 2.4.4), and the columns around it that vary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmailQueue {
+    /// `email_queue.email_attachments` (ITFlow 2.5.7+).
+    pub attachments_column: bool,
+    /// `settings.config_smtp_host`.
+    pub smtp_host_column: bool,
+    /// `user_settings.user_config_signature`.
+    pub signatures: bool,
+}
+
+/// What makes ITFlow's agent UI take mail to be configured, so that a
+/// "Public + email" reply queues its emails (agent/post/ticket.php,
+/// add_ticket_reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailSetting {
+    /// `config_smtp_host` or `config_smtp_provider` not empty: the 2.4.4
+    /// release.
+    SmtpHostOrProvider,
+    /// `config_smtp_provider` not empty (the host is blank under OAuth):
+    /// ITFlow from mid-2026 (database 2.4.5 on, and 2.6.7).
+    SmtpProvider,
+}
+
+impl MailSetting {
+    /// The setting(s) to name when mail is not configured.
+    pub fn settings(self) -> &'static str {
+        match self {
+            MailSetting::SmtpHostOrProvider => "config_smtp_host or config_smtp_provider",
+            MailSetting::SmtpProvider => "config_smtp_provider",
+        }
+    }
+
+    /// Whether these settings values say mail is configured (PHP
+    /// `!empty()`: neither NULL, '' nor '0').
+    pub fn configured(self, host: Option<&str>, provider: Option<&str>) -> bool {
+        let set = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "0");
+        match self {
+            MailSetting::SmtpHostOrProvider => set(host) || set(provider),
+            MailSetting::SmtpProvider => set(provider),
+        }
+    }
+}
+
+/// How the agent UI's "Public + email" reply is queued on this database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentEmail {
+    pub configured_by: MailSetting,
+    /// `email_queue` has `email_attachments` (written `''` or a manifest).
+    pub attachments_column: bool,
+    /// The author's `user_config_signature` can be read.
+    pub signatures: bool,
 }
 
 /// How `api_keys` grants access.
@@ -52,7 +108,17 @@ impl Flavour {
             sla,
             email_queue,
             agent_lists: false,
+            agent_email: None,
             attachments: false,
+        }
+    }
+
+    /// The same, on a database with an `email_queue` (and what the agent
+    /// UI's public-reply email is built from): `queue`; None without.
+    pub fn with_agent_email(self, queue: Option<EmailQueue>) -> Self {
+        Flavour {
+            agent_email: queue,
+            ..self
         }
     }
 
@@ -134,5 +200,67 @@ impl Flavour {
     /// settings and columns ITFlow's email is built from).
     pub fn has_email_queue(&self) -> bool {
         self.email_queue
+    }
+
+    /// How the agent UI's "Public + email" reply (`public_reply_type` 2 of
+    /// the legacy dialect) is queued here; None: the database has no email
+    /// queue.
+    ///
+    /// ITFlow changed its "mail is configured" test in June 2026 from the
+    /// SMTP host or provider to the provider alone, while its database
+    /// stayed at version 2.4.4; no column marks that change, so the 2.4.4
+    /// release's test holds until the first database change replyd can see
+    /// after it, `user_client_permissions.permission_type` (2.4.6).
+    pub fn agent_email(&self) -> Option<AgentEmail> {
+        let queue = self.agent_email?;
+        let newer = self.allow_deny_lists || self.user_tied_keys;
+        Some(AgentEmail {
+            configured_by: if queue.smtp_host_column && !newer {
+                MailSetting::SmtpHostOrProvider
+            } else {
+                MailSetting::SmtpProvider
+            },
+            attachments_column: queue.attachments_column,
+            signatures: queue.signatures,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_uis_mail_setting_by_version() {
+        let queue = |attachments_column, smtp_host_column| EmailQueue {
+            attachments_column,
+            smtp_host_column,
+            signatures: true,
+        };
+        let v244 =
+            Flavour::new(false, false, false, false).with_agent_email(Some(queue(false, true)));
+        let v246 = v244.with_allow_deny_lists(true);
+        let v267 = Flavour::new(true, true, true, true)
+            .with_allow_deny_lists(true)
+            .with_agent_email(Some(queue(true, true)));
+        let gate = |f: Flavour| f.agent_email().map(|e| e.configured_by);
+        assert_eq!(gate(v244), Some(MailSetting::SmtpHostOrProvider));
+        assert_eq!(gate(v246), Some(MailSetting::SmtpProvider));
+        assert_eq!(gate(v267), Some(MailSetting::SmtpProvider));
+        // Without the host column only the provider can say so.
+        let no_host =
+            Flavour::new(false, false, false, false).with_agent_email(Some(queue(false, false)));
+        assert_eq!(gate(no_host), Some(MailSetting::SmtpProvider));
+        assert_eq!(gate(Flavour::new(true, true, true, true)), None);
+        assert!(!v244.agent_email().unwrap().attachments_column);
+        assert!(v267.agent_email().unwrap().attachments_column);
+
+        let host = MailSetting::SmtpHostOrProvider;
+        assert!(host.configured(Some("smtp.example.com"), None));
+        assert!(host.configured(None, Some("standard_smtp")));
+        assert!(!host.configured(Some("0"), Some("")));
+        let provider = MailSetting::SmtpProvider;
+        assert!(!provider.configured(Some("smtp.example.com"), None));
+        assert!(provider.configured(Some(""), Some("google_oauth")));
     }
 }

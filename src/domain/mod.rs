@@ -3,12 +3,14 @@
 pub mod attachment;
 pub mod audit;
 pub mod flavour;
+pub mod markdown;
 pub mod plan;
 pub mod plan_customer;
 pub mod plan_itflow;
 pub mod plan_replies;
 pub mod principal;
 pub mod reply;
+pub mod reply_email;
 pub mod sla;
 pub mod sla_clock;
 pub mod snapshot;

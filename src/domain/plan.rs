@@ -25,6 +25,9 @@ pub struct WritePlan {
     pub log_client_id: i64,
     pub log_user_id: i64,
     pub mails: Vec<MailRow>,
+    /// `email_queue` has no `email_attachments` column (ITFlow before
+    /// 2.5.7): the writer leaves it out of the INSERT.
+    pub queue_without_attachments: bool,
     /// `ticket_attachments` rows, tied to the reply.
     pub attachments: Vec<AttachmentRow>,
 }
@@ -146,6 +149,10 @@ pub struct MailRow {
     pub from_name: String,
     pub subject: String,
     pub content: String,
+    /// `email_attachments`: the JSON manifest of the files the mail cron
+    /// attaches (`[{"path":...,"name":...}]`, as ITFlow 2.6's
+    /// addToMailQueue encodes it), `''` for none.
+    pub attachments: String,
 }
 
 /// Who writes: the reply's author id and the name logs and notifications
@@ -237,6 +244,9 @@ pub struct WriteContext<'a> {
     pub base_url: &'a str,
     /// ITFlow's `$config_app_name`, for email subjects.
     pub app_name: &'a str,
+    /// `email_replies`: the legacy dialect's `public_reply_type` 2 queues
+    /// the agent UI's emails.
+    pub email_replies: bool,
 }
 
 /// A one-line account of a plan, for the planners' table tests.

@@ -139,5 +139,6 @@ fn assignee_mail(snap: &Snapshot, m: &MailSnapshot, ctx: &WriteContext<'_>) -> O
         from_name: value(&m.from_name),
         subject: format!("{} Ticket updated - [{number}] {subject}", ctx.app_name),
         content,
+        attachments: String::new(),
     })
 }

@@ -210,6 +210,7 @@ fn mails(
         from_name: from_name.clone(),
         subject: mail_subject.clone(),
         content,
+        attachments: String::new(),
     };
     let mut mails = Vec::new();
     if is_valid_email(&contact_email) {
@@ -257,6 +258,7 @@ mod tests {
             flavour: Flavour::new(true, true, true, true),
             base_url: "help.example.com",
             app_name: "ITFlow",
+            email_replies: false,
         };
         let snap = snap.map(|mut s| {
             if r.status != 0 && r.status <= 5 {

@@ -15,7 +15,9 @@ use crate::domain::plan::{
 use crate::domain::reply::{PersonRef, STATUS_CLOSED, STATUS_NEW, STATUS_RESOLVED};
 use crate::domain::sla_clock::{SlaClock, sql_datetime};
 use crate::domain::snapshot::Snapshot;
-use crate::domain::{Author, Created, NewReply, ReplyType, StatusChange, plan_customer, status};
+use crate::domain::{
+    Author, Created, NewReply, ReplyType, StatusChange, plan_customer, reply_email, status,
+};
 use crate::messages::Message;
 use crate::php::{sanitize_input, truncate_bytes};
 use jiff::civil::DateTime;
@@ -40,7 +42,13 @@ pub fn plan(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<W
     if let Author::Customer(contact) = &req.author {
         return plan_customer::plan(snap, req, contact, ctx);
     }
+    // public_reply_type 2: allowed here, and mail configured in ITFlow.
+    let email = reply_email::check_request(req, ctx)?;
     let moves = check(snap, req, ctx)?;
+    let mail = match email {
+        Some(rules) => Some((rules, reply_email::configured(snap, rules)?)),
+        None => None,
+    };
     let mut texts = Texts::new(snap, ctx);
     if let Author::Agent(agent) = &req.author {
         texts.actor = agent_actor(snap, agent)?;
@@ -57,8 +65,32 @@ pub fn plan(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<W
     let mut clock = ticket_changes(&mut plan, snap, &moves);
     status_rows(&mut plan, snap, &moves, &texts, ctx);
     if let Some(text) = &req.text {
+        // Emailed, the reply carries the author's signature.
+        let text = match mail {
+            Some((_, m)) => reply_email::signed(text, m),
+            None => text.clone(),
+        };
+        if let Some((rules, m)) = mail {
+            let after = reply_email::TicketAfter {
+                status: if moves.status != 0 {
+                    moves.status
+                } else {
+                    snap.ticket.status
+                },
+                status_name: if moves.status != 0 {
+                    snap.requested_status
+                        .as_ref()
+                        .and_then(|s| s.name.as_deref())
+                } else {
+                    snap.current_status_name.as_deref()
+                },
+                reply: &text,
+            };
+            plan.mails = reply_email::mails(snap, m, &after, ctx.base_url);
+            plan.queue_without_attachments = !rules.attachments_column;
+        }
         plan.reply = Some(ReplyRow {
-            text: text.clone(),
+            text,
             reply_type: req.reply_type.as_str(),
             time_worked: Some(req.time_worked.to_string()),
             by: texts.actor.user_id,
@@ -412,6 +444,7 @@ mod tests {
             } else {
                 ReplyType::Internal
             },
+            email: false,
             time_worked: TimeWorked::default(),
             status: if status == 0 {
                 StatusChange::Keep
@@ -439,6 +472,7 @@ mod tests {
             flavour: Flavour::new(v.0, v.1, v.2, v.3),
             base_url: "example.com",
             app_name: "ITFlow",
+            email_replies: false,
         };
         let mut snap = snap;
         let requested = match &req.status {
@@ -823,6 +857,7 @@ mod tests {
             flavour: Flavour::new(V267.0, V267.1, V267.2, V267.3),
             base_url: "itflow.example.com",
             app_name: "ITFlow",
+            email_replies: false,
         };
         let plan = plan(&snap, &customer(by_id(7)), &ctx).unwrap();
         assert_eq!(
@@ -834,6 +869,7 @@ mod tests {
                 from_name: "Help Desk".into(),
                 subject: "ITFlow Ticket updated - [TCK-1] Printer".into(),
                 content: "Hello Tess Tech,<br><br>A new reply has been added to the below ticket, check ITFlow for full details.<br><br>Client: Acme & Co<br>Ticket: TCK-1<br>Subject: Printer<br><br>https://itflow.example.com/agent/ticket.php?ticket_id=1&client_id=1".into(),
+                attachments: String::new(),
             }]
         );
         // No provider, or no assignee: no email.
@@ -972,6 +1008,7 @@ mod tests {
                 flavour: Flavour::new(V244.0, V244.1, V244.2, V244.3),
                 base_url: "",
                 app_name: "ITFlow",
+                email_replies: false,
             };
             let mut snap = open_ticket();
             snap.requested_status = Some(status(4));

@@ -22,18 +22,18 @@ impl ReplyType {
 
     /// The agent form's `public_reply_type` (agent/post/ticket.php,
     /// add_ticket_reply): 0 or absent Internal, 1 Public, 2 Public with
-    /// email, which replyd refuses because it sends no email.
-    pub fn from_param(value: Option<&str>) -> Result<Self, Message> {
+    /// email (`email_replies`); the reply type and whether it is emailed.
+    pub fn from_param(value: Option<&str>) -> Result<(Self, bool), Message> {
         let Some(raw) = value else {
-            return Ok(ReplyType::Internal);
+            return Ok((ReplyType::Internal, false));
         };
         if raw.trim().is_empty() {
-            return Ok(ReplyType::Internal);
+            return Ok((ReplyType::Internal, false));
         }
         match parse_whole_number(raw) {
-            Some(0) => Ok(ReplyType::Internal),
-            Some(1) => Ok(ReplyType::Public),
-            Some(2) => Err(Message::PublicReplyWithEmail),
+            Some(0) => Ok((ReplyType::Internal, false)),
+            Some(1) => Ok((ReplyType::Public, false)),
+            Some(2) => Ok((ReplyType::Public, true)),
             // The value is not repeated back: say what is allowed.
             _ => Err(Message::PublicReplyType),
         }
@@ -285,6 +285,9 @@ pub struct NewReply {
     /// The reply text (HTML allowed), None for a status-only call.
     pub text: Option<String>,
     pub reply_type: ReplyType,
+    /// `public_reply_type` 2: the reply is emailed as the agent UI's
+    /// "Public + email" does (refused unless `email_replies` is on).
+    pub email: bool,
     pub time_worked: TimeWorked,
     pub status: StatusChange,
     pub author: Author,
@@ -307,12 +310,19 @@ impl NewReply {
     /// Validate create.php's parameters (body first, then query string).
     pub fn parse(p: &impl Fields) -> Result<Self, Message> {
         let ticket = TicketRef::parse(p)?.ok_or(Message::TicketIdRequired)?;
+        // `markdown=1`: the reply is Markdown, stored as clean HTML.
+        let markdown =
+            crate::domain::markdown::flag(p.field("markdown")).ok_or(Message::MarkdownFlag)?;
+        let text = p.field("ticket_reply").map(|t| {
+            if markdown {
+                crate::domain::markdown::to_html(t)
+            } else {
+                t.to_owned()
+            }
+        });
         // ITFlow's handler tests `!empty($ticket_reply)` (so "0" is no
         // reply); replyd also treats a reply of only whitespace as none.
-        let text = p
-            .field("ticket_reply")
-            .filter(|t| !t.trim().is_empty() && *t != "0")
-            .map(str::to_owned);
+        let text = text.filter(|t| !t.trim().is_empty() && t != "0");
         let agent = PersonRef::parse(p, "author_user_id", "author_email");
         let customer = PersonRef::parse(p, "contact_id", "contact_email");
         // A customer's reply refuses any status (before judging its value).
@@ -356,12 +366,13 @@ impl NewReply {
         if text.is_none() && status == StatusChange::Keep {
             return Err(Message::NothingToDo);
         }
-        let reply_type = ReplyType::from_param(p.field("public_reply_type"))?;
+        let (reply_type, email) = ReplyType::from_param(p.field("public_reply_type"))?;
         Ok(NewReply {
             ticket,
             client_id: p.int_field("client_id").unwrap_or(0),
             text,
             reply_type,
+            email,
             time_worked,
             status,
             author,
@@ -455,9 +466,10 @@ mod tests {
                 .reply_type,
             ReplyType::Public
         );
-        assert!(
-            refusal("ticket_id=1&ticket_reply=x&public_reply_type=2").contains("sends no email")
-        );
+        let r = parse("ticket_id=1&ticket_reply=x&public_reply_type=2").unwrap();
+        assert_eq!((r.reply_type, r.email), (ReplyType::Public, true));
+        let r = parse("ticket_id=1&ticket_reply=x&public_reply_type=1").unwrap();
+        assert_eq!((r.reply_type, r.email), (ReplyType::Public, false));
         assert!(refusal("ticket_id=1&ticket_reply=x&public_reply_type=7").contains("must be 0"));
         let r = parse("ticket_id=1&status=4").unwrap();
         assert_eq!((r.status, r.text), (StatusChange::To(4), None));
@@ -593,6 +605,27 @@ mod tests {
         assert_eq!(
             refusal("ticket_id=1&status=4&created=2026-11-20%2009:30:00"),
             Message::CreatedNeedsReply.to_string()
+        );
+    }
+
+    #[test]
+    fn markdown_replies_are_stored_as_clean_html() {
+        let r = parse("ticket_id=1&ticket_reply=**Done**%3Cscript%3Ex()%3C/script%3E&markdown=1")
+            .unwrap();
+        assert_eq!(r.text.as_deref(), Some("<p><strong>Done</strong></p>"));
+        let r = parse("ticket_id=1&ticket_reply=**Done**&markdown=true").unwrap();
+        assert_eq!(r.text.as_deref(), Some("<p><strong>Done</strong></p>"));
+        // Without it, the text is stored as sent.
+        let r = parse("ticket_id=1&ticket_reply=**Done**&markdown=0").unwrap();
+        assert_eq!(r.text.as_deref(), Some("**Done**"));
+        // Markdown that cleans to nothing is no reply.
+        assert_eq!(
+            refusal("ticket_id=1&ticket_reply=%3Cscript%3Ex()%3C/script%3E&markdown=1"),
+            Message::NothingToDo.to_string()
+        );
+        assert_eq!(
+            refusal("ticket_id=1&ticket_reply=x&markdown=yes"),
+            Message::MarkdownFlag.to_string()
         );
     }
 }

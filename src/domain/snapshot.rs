@@ -123,11 +123,18 @@ pub struct Interval {
 }
 
 /// The settings, contact, company and watchers ITFlow's public-reply
-/// email is built from (api/v1/ticket_replies/create.php).
+/// email is built from (api/v1/ticket_replies/create.php, and the agent
+/// UI's add_ticket_reply).
 #[derive(Debug, Clone, Default)]
 pub struct MailSnapshot {
     /// `settings.config_smtp_provider`: empty means no mail is configured.
     pub provider: Option<String>,
+    /// `settings.config_smtp_host`, where the column exists and was asked
+    /// for (ITFlow 2.4.4's agent UI also takes it as configured mail).
+    pub smtp_host: Option<String>,
+    /// `user_settings.user_config_signature` of the reply's author, when
+    /// asked for and set.
+    pub signature: Option<String>,
     pub from_name: Option<String>,
     pub from_email: Option<String>,
     pub contact_name: Option<String>,

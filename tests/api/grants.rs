@@ -100,7 +100,21 @@ async fn the_documented_grants_are_enough(generation: Generation) {
         )
         .await;
     }
-    let app = spawn_on(db, |s| s.database_url = Some(url)).await;
+    if db.has_table("email_queue").await {
+        // An emailed reply (email_replies, below) reads its author's
+        // signature.
+        db.exec_script(
+            "UPDATE settings SET config_smtp_provider = 'smtp'; \
+             INSERT INTO user_settings (user_id, user_config_signature) VALUES (1, ' -- Oracle')",
+        )
+        .await;
+    }
+    let app = spawn_on(db, |s| {
+        s.database_url = Some(url);
+        s.email_replies = true;
+        s.legacy_author_user_id = 1;
+    })
+    .await;
     if app.db.user_keys {
         // Open the resolution clock, then pause it.
         for status in [2, 3] {
@@ -125,6 +139,7 @@ async fn the_documented_grants_are_enough(generation: Generation) {
             1
         );
         assert_eq!(app.db.count("ticket_history").await, 1);
+        emailed_reply(&app, 9).await;
         return;
     }
     app.get("/readyz")
@@ -156,4 +171,25 @@ async fn the_documented_grants_are_enough(generation: Generation) {
     app.create("ticket_id=4&status=4")
         .await
         .assert(200, r#"{"success":"False","message":"status 4 (Resolved) is not available while the ticket has tasks that are not completed."}"#);
+    if app.db.has_table("email_queue").await {
+        emailed_reply(&app, 9).await;
+    }
+}
+
+/// A reply with email (public_reply_type 2): signed by its author, queued.
+async fn emailed_reply(app: &TestApp, id: u64) {
+    let before = app.db.count("email_queue").await;
+    app.create("ticket_id=2&ticket_reply=signed&public_reply_type=2")
+        .await
+        .assert(
+            200,
+            &format!(r#"{{"success":"True","count":"1","data":[{{"insert_id":{id}}}]}}"#),
+        );
+    assert_eq!(
+        app.db
+            .count("email_queue WHERE email_content LIKE '%<br>signed -- Oracle<br>%'")
+            .await,
+        1
+    );
+    assert_eq!(app.db.count("email_queue").await, before + 1);
 }

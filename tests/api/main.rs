@@ -9,6 +9,7 @@ mod commit_phase;
 mod crash;
 mod create;
 mod db_crash;
+mod email_replies;
 mod every_side;
 mod grants;
 mod health;
