@@ -80,6 +80,9 @@ async fn replies_request<Q: Queryable>(
     let email = flavour
         .agent_email()
         .filter(|_| r.email && ctx.email_replies);
+    // A customer's reply: the portal's email to the assigned agent, where
+    // ITFlow has an email queue.
+    let assignee_email = flavour.agent_email().filter(|_| customer.is_some());
     let request = SnapshotRequest {
         ticket_id,
         author_user_id: Actor::user_id_of(ctx.principal, ctx.legacy_author),
@@ -90,8 +93,10 @@ async fn replies_request<Q: Queryable>(
         sla: flavour.keeps_sla_clock() && (status != 0 || public),
         // The assigned agent's email of a customer's reply; the agent UI's
         // email of a public reply with email.
-        mail: (flavour.has_email_queue() && customer.is_some()) || email.is_some(),
-        smtp_host: email.is_some_and(|e| e.configured_by == MailSetting::SmtpHostOrProvider),
+        mail: assignee_email.is_some() || email.is_some(),
+        smtp_host: email
+            .or(assignee_email)
+            .is_some_and(|e| e.configured_by == MailSetting::SmtpHostOrProvider),
         signature: email.is_some_and(|e| e.signatures),
         contact: email.is_some(),
         customer,

@@ -103,31 +103,36 @@ pub fn plan(
     }
     // The portal stores a comment's files too (`file[]`).
     plan.attachments = attachment_rows(req, ctx)?;
-    if let Some(mail) = snap.mail.as_ref().filter(|_| ctx.flavour.has_email_queue()) {
-        plan.mails.extend(assignee_mail(snap, mail, ctx));
+    if let Some(rules) = ctx.flavour.agent_email() {
+        let configured = crate::domain::reply_email::configured(snap, rules);
+        if let Ok(mail) = configured {
+            plan.mails.extend(assignee_mail(snap, mail, ctx));
+            plan.queue_without_attachments = !rules.attachments_column;
+        }
     }
     Ok(plan)
 }
 
 /// The portal's email to the assigned agent (client/post.php,
-/// add_ticket_comment, then addToMailQueue), when mail is configured
-/// (`config_smtp_provider`) and the ticket is assigned to an agent who
-/// exists. The 2.6.7 portal passes these values through `escapeSql` only,
-/// so they are stored as they are.
+/// add_ticket_comment, then addToMailQueue), when mail is configured (by
+/// the agent UI's test of that ITFlow version: replyd's choice, the portal
+/// queues it regardless) and the ticket is assigned to an agent who
+/// exists. The portal passes the agent's name and address, the subject and
+/// the client's name through `sanitizeInput`/`escapeSql` (stored stripped
+/// of tags and trimmed); the settings go in as they are.
 fn assignee_mail(snap: &Snapshot, m: &MailSnapshot, ctx: &WriteContext<'_>) -> Option<MailRow> {
     let ticket = &snap.ticket;
-    let configured = !m.provider.as_deref().unwrap_or("").is_empty();
-    if !configured || ticket.assigned_to == 0 {
+    if ticket.assigned_to == 0 {
         return None;
     }
-    let tech_email = m.assignee_email.clone()?;
+    let tech_email = sanitize_input(m.assignee_email.as_deref()?);
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
-    let tech_name = value(&m.assignee_name);
+    let tech_name = sanitize_input(&value(&m.assignee_name));
     let number = format!("{}{}", value(&m.ticket_prefix), ticket.number);
-    let subject = &ticket.subject;
+    let subject = &sanitize_input(&ticket.subject);
     let content = format!(
         "Hello {tech_name},<br><br>A new reply has been added to the below ticket, check ITFlow for full details.<br><br>Client: {client}<br>Ticket: {number}<br>Subject: {subject}<br><br>https://{base}/agent/ticket.php?ticket_id={id}&client_id={client_id}",
-        client = value(&m.client_name),
+        client = sanitize_input(&value(&m.client_name)),
         base = ctx.base_url,
         id = ticket.id,
         client_id = ticket.client_id,

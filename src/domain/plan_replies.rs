@@ -87,6 +87,10 @@ pub fn plan(snap: &Snapshot, req: &NewReply, ctx: &WriteContext<'_>) -> Result<W
                 reply: &text,
             };
             plan.mails = reply_email::mails(snap, m, &after, ctx.base_url);
+            let files = reply_email::manifest(snap.ticket.id, &req.attachments);
+            for mail in &mut plan.mails {
+                mail.attachments = files.clone();
+            }
             plan.queue_without_attachments = !rules.attachments_column;
         }
         plan.reply = Some(ReplyRow {
@@ -854,7 +858,9 @@ mod tests {
         let ctx = WriteContext {
             principal: &global_key(),
             legacy_author: 0,
-            flavour: Flavour::new(V267.0, V267.1, V267.2, V267.3),
+            flavour: Flavour::new(V267.0, V267.1, V267.2, V267.3)
+                .with_allow_deny_lists(true)
+                .with_agent_email(Some(queue(true))),
             base_url: "itflow.example.com",
             app_name: "ITFlow",
             email_replies: false,
@@ -879,12 +885,32 @@ mod tests {
         let mut unassigned = snap.clone();
         unassigned.ticket.assigned_to = 0;
         assert!(plan_of(&unassigned, &ctx).mails.is_empty());
-        // A database without the email machinery: none either.
+        // A database without an email queue: none either.
         let no_queue = WriteContext {
             flavour: Flavour::new(true, true, true, false),
             ..ctx
         };
         assert!(plan_of(&snap, &no_queue).mails.is_empty());
+        // ITFlow 2.4.4 takes an SMTP host alone as configured mail, and its
+        // queue has no email_attachments column.
+        let v244 = WriteContext {
+            flavour: Flavour::new(false, false, false, false).with_agent_email(Some(queue(false))),
+            ..ctx
+        };
+        let mut host_only = snap.clone();
+        let m = host_only.mail.as_mut().unwrap();
+        (m.provider, m.smtp_host) = (None, Some("mail.example.com".into()));
+        let plan = plan_of(&host_only, &v244);
+        assert_eq!(plan.mails.len(), 1);
+        assert!(plan.queue_without_attachments);
+    }
+
+    fn queue(attachments_column: bool) -> crate::domain::flavour::EmailQueue {
+        crate::domain::flavour::EmailQueue {
+            attachments_column,
+            smtp_host_column: true,
+            signatures: true,
+        }
     }
 
     fn plan_of(snap: &Snapshot, ctx: &WriteContext<'_>) -> WritePlan {

@@ -10,6 +10,7 @@
 use crate::domain::NewReply;
 use crate::domain::flavour::AgentEmail;
 use crate::domain::plan::{MailRow, WriteContext};
+use crate::domain::reply::NewAttachment;
 use crate::domain::reply::STATUS_RESOLVED;
 use crate::domain::snapshot::{MailSnapshot, Snapshot};
 use crate::messages::Message;
@@ -49,6 +50,37 @@ pub fn configured(snap: &Snapshot, rules: AgentEmail) -> Result<&MailSnapshot, M
 /// signature appends nothing).
 pub fn signed(text: &str, m: &MailSnapshot) -> String {
     format!("{text}{}", m.signature.as_deref().unwrap_or(""))
+}
+
+/// What ITFlow's mail cron may attach: the reply's files in order, as long
+/// as they fit in 10 MiB together (ITFlow 2.6.7 functions/files.php
+/// `filterEmailableAttachments`, `MAX_EMAIL_ATTACHMENT_BYTES`), as
+/// `addToMailQueue` stores the manifest: `json_encode` of
+/// `[{"path":"uploads/tickets/<id>/<stored name>","name":<original name>}]`,
+/// `''` for none.
+pub fn manifest(ticket_id: i64, files: &[NewAttachment]) -> String {
+    const MAX_EMAIL_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        path: String,
+        name: &'a str,
+    }
+    let mut total = 0;
+    let mut entries = Vec::new();
+    for file in files {
+        if file.size == 0 || total + file.size > MAX_EMAIL_ATTACHMENT_BYTES {
+            continue;
+        }
+        total += file.size;
+        entries.push(Entry {
+            path: format!("uploads/tickets/{ticket_id}/{}", file.reference),
+            name: &file.name.original,
+        });
+    }
+    if entries.is_empty() {
+        return String::new();
+    }
+    String::from_utf8(crate::php::to_json_bytes(&entries)).unwrap_or_default()
 }
 
 /// The ticket as the email shows it after the write.
@@ -468,5 +500,27 @@ mod tests {
             &plain,
         );
         assert!(p.unwrap().mails.is_empty());
+    }
+
+    #[test]
+    fn the_manifest_lists_what_fits_in_ten_mib_in_order() {
+        use crate::domain::attachment::AttachmentName;
+        let file = |name: &str, reference: &str, size: u64| NewAttachment {
+            name: AttachmentName::parse(name).unwrap(),
+            reference: reference.into(),
+            size,
+        };
+        let mib = 1024 * 1024;
+        let files = [
+            file("Bericht ü.pdf", "a.pdf", 6 * mib),
+            file("big.zip", "b.zip", 5 * mib),
+            file("small.txt", "c.txt", 4 * mib),
+        ];
+        // The second would pass 10 MiB; the third still fits.
+        assert_eq!(
+            manifest(42, &files),
+            r#"[{"path":"uploads\/tickets\/42\/a.pdf","name":"Bericht \u00fc.pdf"},{"path":"uploads\/tickets\/42\/c.txt","name":"small.txt"}]"#
+        );
+        assert_eq!(manifest(42, &[]), "");
     }
 }

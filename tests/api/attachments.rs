@@ -606,3 +606,36 @@ async fn no_file_touches_the_disk_before_the_key_is_checked(generation: Generati
     .await
     .assert(200, &created(8));
 }
+
+per_generation!(an_emailed_reply_lists_its_files_on_the_queued_mail: [user_keys, dump_2_6_7]);
+async fn an_emailed_reply_lists_its_files_on_the_queued_mail(generation: Generation) {
+    let (app, _uploads) = app_with(generation, |s| s.email_replies = true).await;
+    app.db
+        .exec_script(
+            "UPDATE settings SET config_smtp_provider = 'smtp', \
+             config_ticket_from_email = 'help@msp.example', config_ticket_from_name = 'Help'",
+        )
+        .await;
+    app.post_json(
+        CREATE,
+        json!({"api_key": GLOBAL_KEY, "ticket_id": 1, "ticket_reply": "Report attached",
+               "public_reply_type": 2,
+               "attachments": [{"name": "Bericht ü.pdf", "data": "JVBERi0="}]}),
+    )
+    .await
+    .assert(200, &created(8));
+    let reference = app
+        .db
+        .value("SELECT ticket_attachment_reference_name FROM ticket_attachments")
+        .await
+        .unwrap();
+    // addToMailQueue's manifest: json_encode of path and original name.
+    let manifest =
+        format!(r#"[{{"path":"uploads\/tickets\/1\/{reference}","name":"Bericht \u00fc.pdf"}}]"#);
+    assert_eq!(
+        app.db
+            .rows("SELECT email_recipient, email_attachments FROM email_queue ORDER BY email_id")
+            .await,
+        vec![vec![Some("carla@acme.example".to_string()), Some(manifest)]]
+    );
+}
