@@ -97,18 +97,32 @@ const CLIENT_KEY_SQL: &str = "SELECT api_key_id, api_key_name, api_key_secret, a
      TIMESTAMPDIFF(SECOND, NOW(), api_key_expire) \
      FROM api_keys WHERE api_key_secret = ? AND api_key_expire > NOW()";
 
-/// The key, its user, the user's role, `module_support` level and client
-/// lists, in one query.
-fn user_key_sql(permission_type: bool) -> String {
-    let (allow, deny) = if permission_type {
+/// The conditions that pick a user's allow rows and deny rows of
+/// `user_client_permissions cp` (ITFlow functions/auth.php); before 2.4.6
+/// (no `permission_type`) every row is an allow.
+pub(crate) fn client_list_filters(permission_type: bool) -> (&'static str, &'static str) {
+    if permission_type {
         (
             "AND cp.permission_type <> 'deny'",
             "AND cp.permission_type = 'deny'",
         )
     } else {
-        // Before 2.4.6 every row of user_client_permissions is an allow.
         ("", "AND FALSE")
-    };
+    }
+}
+
+/// The client ids of a `GROUP_CONCAT` list.
+pub(crate) fn client_ids(list: Option<String>) -> Vec<i64> {
+    list.unwrap_or_default()
+        .split(',')
+        .filter_map(|id| id.trim().parse().ok())
+        .collect()
+}
+
+/// The key, its user, the user's role, `module_support` level and client
+/// lists, in one query.
+fn user_key_sql(permission_type: bool) -> String {
+    let (allow, deny) = client_list_filters(permission_type);
     format!(
         "SELECT k.api_key_id, k.api_key_name, k.api_key_secret, k.api_key_user_id, \
          u.user_id, u.user_name, u.user_type, u.user_status, u.user_archived_at IS NOT NULL, \
@@ -227,12 +241,7 @@ impl UserKeyRow {
         if !valid {
             return KeyLookup::Forbidden(Message::KeyUserInvalid);
         }
-        let ids = |list: Option<String>| -> Vec<i64> {
-            list.unwrap_or_default()
-                .split(',')
-                .filter_map(|id| id.trim().parse().ok())
-                .collect()
-        };
+        let ids = client_ids;
         let is_admin = self.is_admin == 1;
         KeyLookup::Found(Principal::UserKey {
             key_id: self.key_id,

@@ -2,6 +2,7 @@
 //! UPDATE`, so concurrent replies and status changes on it serialise) and
 //! read everything its planner decides from.
 
+use crate::db::keys::{client_ids, client_list_filters};
 use crate::db::take;
 use crate::domain::sla::BusinessCalendar;
 use crate::domain::snapshot::{
@@ -382,14 +383,7 @@ async fn read_agent<Q: Queryable>(
     let access = match lists {
         None => "0, NULL, NULL".to_owned(),
         Some(types) => {
-            let (allow, deny) = if types {
-                (
-                    "AND cp.permission_type <> 'deny'",
-                    "AND cp.permission_type = 'deny'",
-                )
-            } else {
-                ("", "AND FALSE")
-            };
+            let (allow, deny) = client_list_filters(types);
             format!(
                 "COALESCE((SELECT r.role_is_admin FROM user_roles r WHERE r.role_id = u.user_role_id), 0), \
                  (SELECT GROUP_CONCAT(cp.client_id) FROM user_client_permissions cp WHERE cp.user_id = u.user_id {allow}), \
@@ -424,12 +418,7 @@ async fn read_agent<Q: Queryable>(
         }
         (None, None) => None,
     };
-    let ids = |list: Option<String>| -> Vec<i64> {
-        list.unwrap_or_default()
-            .split(',')
-            .filter_map(|id| id.trim().parse().ok())
-            .collect()
-    };
+    let ids = client_ids;
     Ok(row.map(
         |(id, name, email, active_agent, admin, allow, deny)| AgentRow {
             id,
