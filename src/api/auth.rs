@@ -16,7 +16,8 @@ use crate::error::{ApiError, Message};
 use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
 use crate::state::AppState;
-use actix_web::{FromRequest, HttpRequest, dev, http::Method, web};
+use actix_web::{FromRequest, HttpRequest, dev, http::Method, http::header, web};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -111,7 +112,9 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
                 let admit = async |fields: &HashMap<String, String>| {
                     let params = Params::with_fields(req.query_string(), fields.clone());
                     let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
-                    check_key(&params, &meta, &state).await.map(drop)
+                    check_key(request_key(&params, &req).as_deref(), &meta, &state)
+                        .await
+                        .map(drop)
                 };
                 let (fields, files) =
                     attachments::read_multipart(&req, payload, &state, admit).await?;
@@ -122,7 +125,7 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
                 (params, Vec::new())
             };
             let meta = RequestMeta::from_request(&req, &state.settings.trusted_proxies);
-            let principal = check_key(&params, &meta, &state).await?;
+            let principal = check_key(request_key(&params, &req).as_deref(), &meta, &state).await?;
             // For the access log: the key's name, never its secret.
             record_key_name(&req, principal.key_name());
             if principal.support_level() < A::SUPPORT_LEVEL {
@@ -160,24 +163,46 @@ async fn read_body(payload: web::Payload, state: &AppState) -> Result<web::Bytes
         .map_err(|e| ApiError::BadRequest(Message::BodyUnreadable(e.to_string())))
 }
 
+/// The key of a v1 request: the `api_key` parameter where the dialect reads
+/// it (ITFlow's PHP reads nothing else), else `Authorization: Bearer <key>`.
+/// The parameter wins when both are sent, so a request means on replyd what
+/// it means on ITFlow's PHP.
+pub fn request_key<'a>(params: &'a Params, req: &HttpRequest) -> Option<Cow<'a, str>> {
+    params.api_key().or_else(|| bearer_key(req).map(Cow::Owned))
+}
+
+/// The token of `Authorization: Bearer <token>` (the scheme in any case,
+/// RFC 9110). Anything else (another scheme, no token, several
+/// Authorization lines, a value that is not text) is no key at all.
+pub fn bearer_key(req: &HttpRequest) -> Option<String> {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let value = value.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then(|| token.to_string())
+}
+
 /// validate_api_key.php and the key half of enforce_api_rbac.php: the
 /// key's principal, or the 401/403 (a failed attempt logged as ITFlow
 /// logs it).
-async fn check_key(
-    params: &Params,
+pub async fn check_key(
+    secret: Option<&str>,
     meta: &RequestMeta,
     state: &AppState,
 ) -> Result<Principal, ApiError> {
     // PHP: missing only when neither $_GET nor $_POST has it; an empty key
     // is looked up (and fails, with a log row) like any other.
-    let Some(secret) = params.api_key() else {
+    let Some(secret) = secret else {
         state.metrics.auth_failed(AuthFailure::Missing);
         return Err(ApiError::KeyMissing);
     };
     // ITFlow's sanitizeInput() trims the key before the lookup.
-    let secret = secret
-        .as_ref()
-        .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
+    let secret = secret.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\u{0b}'));
     let limit = state.settings.db_timeout();
     let lookup = state.keys.find_key(&state.pool, state.flavour, secret);
     match db::within(limit, lookup).await? {
