@@ -10,6 +10,7 @@ use crate::api::attachments::{self, ReceivedFile};
 use crate::api::meta::RequestMeta;
 use crate::api::params::{Dialect, Params};
 use crate::db;
+use crate::db::idempotency::{self, Claim};
 use crate::db::keys::KeyLookup;
 use crate::domain::Principal;
 use crate::error::{ApiError, Message};
@@ -17,6 +18,7 @@ use crate::metrics::AuthFailure;
 use crate::observe::record_key_name;
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev, http::Method, http::header, web};
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
@@ -86,7 +88,85 @@ pub struct Authorized<A> {
     pub files: Vec<ReceivedFile>,
     pub principal: Principal,
     pub meta: RequestMeta,
+    /// A POST's `Idempotency-Key`, with the request's fingerprint.
+    pub idempotency: Option<IdempotencyKey>,
     action: PhantomData<A>,
+}
+
+/// An `Idempotency-Key` header and what identifies the request it came
+/// with: SHA-256 of the path, the query string and the body (for a
+/// multipart body: its fields in name order and its files' names and
+/// contents). The API key's identity is the record's other half.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: [u8; 32],
+}
+
+impl IdempotencyKey {
+    /// The claim a create makes for `principal`.
+    pub fn claim(&self, principal: &Principal) -> Claim {
+        Claim {
+            api_key_id: principal.key_id(),
+            key: self.key.clone(),
+            request_hash: self.request_hash,
+        }
+    }
+}
+
+/// The `Idempotency-Key` header: None when absent, a 400 when it is not one
+/// valid key.
+fn idempotency_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let mut values = req.headers().get_all("idempotency-key");
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::BadRequest(Message::IdempotencyKeyInvalid);
+    if values.next().is_some() {
+        return Err(invalid());
+    }
+    let value = value.to_str().map_err(|_| invalid())?.trim();
+    if !idempotency::valid_key(value) {
+        return Err(invalid());
+    }
+    Ok(Some(value.to_string()))
+}
+
+fn hash_part(hasher: &mut Sha256, part: &[u8]) {
+    hasher.update((part.len() as u64).to_be_bytes());
+    hasher.update(part);
+}
+
+/// The fingerprint of a multipart request.
+fn multipart_hash(
+    req: &HttpRequest,
+    fields: &HashMap<String, String>,
+    files: &[ReceivedFile],
+) -> Result<[u8; 32], ApiError> {
+    let mut hasher = Sha256::new();
+    hash_part(&mut hasher, req.path().as_bytes());
+    hash_part(&mut hasher, req.query_string().as_bytes());
+    let mut names: Vec<&String> = fields.keys().collect();
+    names.sort();
+    for name in names {
+        hash_part(&mut hasher, name.as_bytes());
+        hash_part(&mut hasher, fields[name].as_bytes());
+    }
+    for file in files {
+        hash_part(&mut hasher, file.name.original.as_bytes());
+        let contents = std::fs::read(file.staged.path()).map_err(ApiError::Upload)?;
+        hash_part(&mut hasher, &contents);
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// The fingerprint of a request with a body read whole.
+fn body_hash(req: &HttpRequest, body: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hash_part(&mut hasher, req.path().as_bytes());
+    hash_part(&mut hasher, req.query_string().as_bytes());
+    hash_part(&mut hasher, body);
+    hasher.finalize().into()
 }
 
 impl<A: Action + 'static> FromRequest for Authorized<A> {
@@ -107,6 +187,15 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
             let multipart = A::DIALECT == Dialect::Replies
                 && A::METHOD == Method::POST
                 && attachments::is_multipart(&req);
+            // Only a POST's key counts (creates); elsewhere it is ignored.
+            // A malformed one is refused after the key, role and method.
+            let idempotency_key = if A::METHOD == Method::POST && req.method() == Method::POST {
+                idempotency_header(&req)
+            } else {
+                Ok(None)
+            };
+            let keyed = matches!(idempotency_key, Ok(Some(_)));
+            let mut request_hash = None;
             let (params, files) = if multipart {
                 // The key is checked before any file touches the disk.
                 let admit = async |fields: &HashMap<String, String>| {
@@ -118,9 +207,15 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
                 };
                 let (fields, files) =
                     attachments::read_multipart(&req, payload, &state, admit).await?;
+                if keyed {
+                    request_hash = Some(multipart_hash(&req, &fields, &files)?);
+                }
                 (Params::with_fields(req.query_string(), fields), files)
             } else {
                 let body = read_body(payload, &state).await?;
+                if keyed {
+                    request_hash = Some(body_hash(&req, &body));
+                }
                 let params = Params::parse_for(A::DIALECT, req.query_string(), &body)?;
                 (params, Vec::new())
             };
@@ -139,11 +234,15 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
                     "POST"
                 }));
             }
+            let idempotency = idempotency_key?
+                .zip(request_hash)
+                .map(|(key, request_hash)| IdempotencyKey { key, request_hash });
             Ok(Authorized {
                 params,
                 files,
                 principal,
                 meta,
+                idempotency,
                 action: PhantomData,
             })
         })
