@@ -293,3 +293,73 @@ async fn a_key_is_forgotten_after_24_hours(generation: Generation) {
     again.answer.assert(200, &created(9));
     assert_eq!(again.replayed.as_deref(), Some("true"));
 }
+
+async fn post_multipart(app: &TestApp, key: &str, file: &[u8]) -> Keyed {
+    let (content_type, body) = crate::attachments::multipart(&[
+        ("api_key", None, GLOBAL_KEY.as_bytes()),
+        ("ticket_id", None, b"1"),
+        ("ticket_reply", None, b"See attached"),
+        ("attachments[]", Some("notes.txt"), file),
+    ]);
+    let response = app
+        .client
+        .post(app.url(CREATE))
+        .header("content-type", content_type)
+        .header("idempotency-key", key)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .map(|v| v.to_str().unwrap().to_string());
+    Keyed {
+        answer: Answer::from(response).await,
+        replayed,
+    }
+}
+
+fn files_in(dir: &std::path::Path) -> usize {
+    walk(dir)
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                walk(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+// Attachments need ticket_attachments (not in the first-generation fixture).
+per_generation!(a_multipart_retry_is_the_same_request_only_with_the_same_files: [user_keys, dump_2_4_4, dump_2_6_7]);
+async fn a_multipart_retry_is_the_same_request_only_with_the_same_files(generation: Generation) {
+    let uploads = tempfile::tempdir().unwrap();
+    let dir = uploads.path().to_path_buf();
+    let app = spawn_app_with(generation, move |s| s.uploads_dir = Some(dir)).await;
+    enable(&app.db).await;
+    post_multipart(&app, "files", b"hello")
+        .await
+        .answer
+        .assert(200, &created(8));
+    assert_eq!(files_in(uploads.path()), 1);
+    let again = post_multipart(&app, "files", b"hello").await;
+    again.answer.assert(200, &created(8));
+    assert_eq!(again.replayed.as_deref(), Some("true"));
+    // Another file's contents under the same name: another request.
+    post_multipart(&app, "files", b"hellO")
+        .await
+        .answer
+        .assert(422, REUSED);
+    assert_eq!(app.db.count("ticket_attachments").await, 1);
+    assert_eq!(app.db.count("ticket_replies").await, 8);
+    assert_eq!(files_in(uploads.path()), 1, "a replay left a file");
+}
