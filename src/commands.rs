@@ -4,6 +4,7 @@
 use crate::config::Settings;
 use crate::db;
 use crate::startup::{StartupError, inspect_bounded};
+use mysql_async::prelude::Queryable;
 
 /// `replyd --check`: what startup would find, as text.
 pub async fn check(settings: &Settings) -> Result<String, StartupError> {
@@ -45,6 +46,24 @@ pub async fn doctor(settings: &Settings, apply: bool) -> Result<DoctorOutcome, S
         }
         let missing = db::doctor::missing_indexes(&mut conn).await?;
         report.push_str(&db::doctor::report(&missing));
+        // replyd's own table for Idempotency-Key: optional (its absence
+        // does not change the exit status), created only here.
+        let idempotency = db::idempotency::TABLE;
+        if apply && !db::idempotency::table_exists(&mut conn).await? {
+            conn.query_drop(db::idempotency::CREATE_TABLE).await?;
+            report.push_str(&format!("created: table {idempotency}\n"));
+        }
+        if db::idempotency::table_exists(&mut conn).await? {
+            report.push_str(&format!(
+                "idempotency: table {idempotency} present (Idempotency-Key is enabled)\n"
+            ));
+        } else {
+            report.push_str(&format!(
+                "idempotency: table {idempotency} missing, so requests with Idempotency-Key are refused \
+                 (optional; run `replyd doctor --apply` to create it):\n    {};\n",
+                db::idempotency::CREATE_TABLE
+            ));
+        }
         Ok(DoctorOutcome {
             report,
             still_missing: missing.len(),

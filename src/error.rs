@@ -35,6 +35,10 @@ pub enum ApiError {
     /// array where a value is needed): HTTP 400.
     #[error("{0}")]
     BadRequest(Message),
+    /// A well-formed request that cannot be taken as sent (an
+    /// `Idempotency-Key` reused for another request): HTTP 422.
+    #[error("{0}")]
+    Unprocessable(Message),
     #[error("{}", Message::BodyTooLarge(*.0))]
     BodyTooLarge(usize),
     /// An attachment or multipart body over its limit: HTTP 413.
@@ -130,6 +134,7 @@ impl ResponseError for ApiError {
             ApiError::Refused(_) => StatusCode::OK,
             ApiError::AnswerFile(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BodyTooLarge(_) | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Upload(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,

@@ -10,8 +10,9 @@ const USAGE: &str = "usage: replyd [--config PATH] [--check]\n\
   --config PATH  configuration file (default: config/replyd.toml if present)\n\
   --check        check configuration and database, print what was found, exit\n\
   doctor         list indexes replyd's queries need that the database lacks,\n\
-                 with the ALTER TABLE for each (exit 0: none missing, 3: some missing)\n\
-  doctor --apply add them (the only command that changes the schema)\n";
+                 with the ALTER TABLE for each (exit 0: none missing, 3: some missing),\n\
+                 and whether replyd's table for Idempotency-Key exists (optional)\n\
+  doctor --apply add them, and create that table (the only command that changes the schema)\n";
 
 /// `replyd doctor` when indexes are missing.
 const EXIT_INDEXES_MISSING: u8 = 3;

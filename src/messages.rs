@@ -94,6 +94,14 @@ pub enum Message {
     /// HTTP 500: the disk failed while storing; nothing was written.
     UploadFailed,
 
+    // --- Idempotency-Key ---
+    /// HTTP 400: not 1 to 255 visible ASCII characters.
+    IdempotencyKeyInvalid,
+    /// HTTP 422: the key was used for another request.
+    IdempotencyKeyReused,
+    /// replyd's table is missing (`replyd doctor --apply` creates it).
+    IdempotencyNotEnabled,
+
     // --- The server's own trouble ---
     AnswerFile,
     MetricsForbidden,
@@ -193,6 +201,15 @@ impl Message {
                 "The attachment's file is missing from ITFlow's uploads folder."
             }
             UploadFailed => "Storing an attachment failed; nothing was written.",
+            IdempotencyKeyInvalid => {
+                "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID, say)."
+            }
+            IdempotencyKeyReused => {
+                "This Idempotency-Key was used for a different request in the last 24 hours; send a new key with a new request."
+            }
+            IdempotencyNotEnabled => {
+                "Idempotency-Key is not enabled on this server: its table replyd_idempotency is missing; run `replyd doctor --apply` to create it, or send the request without Idempotency-Key."
+            }
             AnswerFile => {
                 "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
             }
@@ -345,6 +362,9 @@ mod tests {
             AttachmentNotFound,
             AttachmentFileMissing,
             UploadFailed,
+            IdempotencyKeyInvalid,
+            IdempotencyKeyReused,
+            IdempotencyNotEnabled,
             AnswerFile,
             MetricsForbidden,
             NotReady("x".into()),

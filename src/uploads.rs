@@ -167,6 +167,14 @@ pub struct StagedFile {
     path: PathBuf,
 }
 
+impl StagedFile {
+    /// Where it is (its contents are a request's: an `Idempotency-Key`'s
+    /// fingerprint reads them).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 impl Drop for StagedFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);

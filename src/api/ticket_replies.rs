@@ -143,7 +143,8 @@ pub async fn create(
     };
     // Bounded like every database wait (db_timeout_ms), the work and the
     // COMMIT each: never a hang.
-    let insert_id = crate::db::create::create(
+    let claim = auth.idempotency.as_ref().map(|k| k.claim(&auth.principal));
+    let done = crate::db::create::create_keyed(
         &state.pool,
         &state.write_context(&auth.principal),
         CreateRequest::Itflow(&reply),
@@ -153,9 +154,13 @@ pub async fn create(
         },
         &auth.meta,
         state.settings.db_timeout(),
+        claim.as_ref().map(|claim| crate::db::create::Idempotent {
+            claim,
+            answer: crate::api::create::created_answer,
+        }),
     )
     .await?;
-    Ok(crate::api::create::created(insert_id))
+    Ok(crate::api::create::respond(done))
 }
 
 /// ticket_reply_model.php's `^\d{1,3}:[0-5]\d:[0-5]\d$`.

@@ -10,6 +10,7 @@
 //! the work and the COMMIT are each bounded by `limit`
 //! ([`crate::db::write_then_commit`]).
 
+use crate::db::idempotency::{self, Claim, Claimed, Stored};
 use crate::db::snapshot::{SnapshotRequest, TicketMatch, find_ticket, read_locked, read_statuses};
 use crate::db::{write_then_commit_or, writer};
 use crate::domain::flavour::MailSetting;
@@ -139,6 +140,40 @@ pub async fn create(
     meta: &RequestMeta,
     limit: Duration,
 ) -> Result<u64, ApiError> {
+    match create_keyed(pool, ctx, request, files, meta, limit, None).await? {
+        Created::Written(insert_id) => Ok(insert_id),
+        Created::Replayed(_) => unreachable!("no Idempotency-Key, no replay"),
+    }
+}
+
+/// An `Idempotency-Key`'s claim, and the answer a write gets (kept with
+/// the write, in its transaction).
+pub struct Idempotent<'a> {
+    pub claim: &'a Claim,
+    pub answer: fn(u64) -> Stored,
+}
+
+/// What a create did.
+pub enum Created {
+    /// Wrote; the new reply's id (0 for a status-only call).
+    Written(u64),
+    /// The same request with the same `Idempotency-Key` was answered
+    /// before: that answer; nothing was written.
+    Replayed(Stored),
+}
+
+/// [`create`], with an `Idempotency-Key`: the key is claimed in the
+/// transaction before the ticket is locked, and the answer kept in it
+/// before COMMIT ([`crate::db::idempotency`]).
+pub async fn create_keyed(
+    pool: &Pool,
+    ctx: &WriteContext<'_>,
+    request: CreateRequest<'_>,
+    files: Files<'_>,
+    meta: &RequestMeta,
+    limit: Duration,
+    idempotent: Option<Idempotent<'_>>,
+) -> Result<Created, ApiError> {
     // Refusals that need no database come before any connection.
     match request {
         CreateRequest::Itflow(r) => r.check()?,
@@ -153,6 +188,12 @@ pub async fn create(
             // open: 500.
             let mut tx = pool.start_transaction(TxOpts::default()).await?;
             let work = async {
+                if let Some(keyed) = &idempotent
+                    && let Claimed::Replay(answer) =
+                        idempotency::claim(&mut tx, keyed.claim).await?
+                {
+                    return Ok(Done::Replayed(answer));
+                }
                 let (needs, statuses) = match request {
                     CreateRequest::Replies(r) => replies_request(&mut tx, r, ctx).await?,
                     CreateRequest::Itflow(r) => (itflow_request(r, ctx), Vec::new()),
@@ -170,18 +211,26 @@ pub async fn create(
                 };
                 let insert_id = writer::write(&mut tx, &plan, meta).await?;
                 let placed = place(files, &plan)?;
-                Ok::<_, ApiError>((insert_id, placed))
+                if let Some(keyed) = &idempotent {
+                    idempotency::record(&mut tx, keyed.claim, &(keyed.answer)(insert_id)).await?;
+                }
+                Ok::<_, ApiError>(Done::Written(insert_id, placed))
             };
             let done = work.await.map_err(ApiError::in_transaction)?;
             Ok((tx, done))
         },
-        |(_, placed): (u64, Vec<PlacedFile>)| {
-            // Saved or not, nobody knows: startup settles them by their rows.
-            placed.into_iter().for_each(PlacedFile::keep);
+        |done: Done| {
+            if let Done::Written(_, placed) = done {
+                // Saved or not, nobody knows: startup settles them by their rows.
+                placed.into_iter().for_each(PlacedFile::keep);
+            }
         },
     )
     .await?;
-    let (insert_id, placed) = done;
+    let (insert_id, placed) = match done {
+        Done::Written(insert_id, placed) => (insert_id, placed),
+        Done::Replayed(answer) => return Ok(Created::Replayed(answer)),
+    };
     for file in placed {
         // A failure here leaves the file under its temporary name, which
         // the next start finishes (its row is committed).
@@ -189,7 +238,13 @@ pub async fn create(
             log::error!("naming a committed attachment: {e}");
         }
     }
-    Ok(insert_id)
+    Ok(Created::Written(insert_id))
+}
+
+/// What the transaction did, before COMMIT.
+enum Done {
+    Written(u64, Vec<PlacedFile>),
+    Replayed(Stored),
 }
 
 /// Move the plan's files into the ticket's folder under temporary names.

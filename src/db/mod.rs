@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod create;
 pub mod doctor;
+pub mod idempotency;
 pub mod keys;
 pub mod replies;
 pub mod schema;

@@ -124,6 +124,13 @@ impl Principal {
         }
     }
 
+    /// `api_keys.api_key_id`: whose `Idempotency-Key`s a request's are.
+    pub fn key_id(&self) -> i64 {
+        match self {
+            Principal::ClientKey { key_id, .. } | Principal::UserKey { key_id, .. } => *key_id,
+        }
+    }
+
     pub fn key_name(&self) -> &str {
         match self {
             Principal::ClientKey { key_name, .. } | Principal::UserKey { key_name, .. } => key_name,

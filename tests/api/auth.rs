@@ -278,3 +278,178 @@ async fn bodies_over_max_body_bytes_get_a_413(generation: Generation) {
         .assert(413, r#"{"success":"False","message":"Request body is larger than the 64 bytes this server accepts."}"#);
     assert_eq!(app.db.count("ticket_replies").await, 7);
 }
+
+// ---- Authorization: Bearer ----
+
+const ATTACHMENT: &str = "/api/v1/tickets/replies/attachment.php";
+const ITFLOW_READ: &str = "/api/v1/ticket_replies/read.php";
+const ITFLOW_CREATE: &str = "/api/v1/ticket_replies/create.php";
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    authorization: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    Answer::from(request.send().await.unwrap()).await
+}
+
+per_generation!(a_bearer_key_works_on_every_v1_endpoint);
+async fn a_bearer_key_works_on_every_v1_endpoint(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let bearer = format!("Bearer {GLOBAL_KEY}");
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    let read = send(
+        &app,
+        get.clone(),
+        &format!("{READ}?reply_id=1"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_eq!(read.status, 200, "{read:?}");
+    assert_eq!(read.json()["success"], "True", "{read:?}");
+    let read = send(
+        &app,
+        get.clone(),
+        &format!("{ITFLOW_READ}?ticket_reply_id=1"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_eq!(read.json()["success"], "True", "{read:?}");
+    // Authenticated (past the 401): the dialect's refusal, which depends
+    // on the schema and the uploads folder.
+    let file = send(
+        &app,
+        get,
+        &format!("{ATTACHMENT}?attachment_id=999"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_eq!(file.status, 200, "{file:?}");
+    assert_eq!(file.json()["success"], "False", "{file:?}");
+    let created = send(
+        &app,
+        post.clone(),
+        CREATE,
+        Some(&bearer),
+        Some(r#"{"ticket_id":1,"ticket_reply":"by bearer"}"#),
+    )
+    .await;
+    created.assert(
+        200,
+        r#"{"success":"True","count":"1","data":[{"insert_id":8}]}"#,
+    );
+    // The scheme in any case.
+    let created = send(
+        &app,
+        post,
+        ITFLOW_CREATE,
+        Some(&format!("bEARER   {GLOBAL_KEY}")),
+        Some(r#"{"ticket_id":1,"ticket_reply":"by bearer too"}"#),
+    )
+    .await;
+    created.assert(
+        200,
+        r#"{"success":"True","count":"1","data":[{"insert_id":9}]}"#,
+    );
+    assert_eq!(app.db.count("ticket_replies").await, 9);
+    assert_eq!(
+        app.db
+            .value("SELECT COUNT(*) FROM logs WHERE log_action = 'Failed'")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+}
+
+per_generation!(a_malformed_authorization_header_is_no_key);
+async fn a_malformed_authorization_header_is_no_key(generation: Generation) {
+    let app = spawn_app(generation).await;
+    for value in [
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        &format!("Basic {GLOBAL_KEY}"),
+        GLOBAL_KEY,
+        "",
+    ] {
+        let answer = send(
+            &app,
+            reqwest::Method::GET,
+            &format!("{READ}?reply_id=1"),
+            Some(value),
+            None,
+        )
+        .await;
+        answer.assert(401, MISSING);
+    }
+    assert_eq!(app.db.count("logs").await, 0);
+}
+
+per_generation!(an_unknown_bearer_key_is_401_and_logged_as_an_api_key_is);
+async fn an_unknown_bearer_key_is_401_and_logged_as_an_api_key_is(generation: Generation) {
+    let app = spawn_app(generation).await;
+    send(
+        &app,
+        reqwest::Method::POST,
+        CREATE,
+        Some("Bearer nope"),
+        Some(r#"{"ticket_id":1,"ticket_reply":"x"}"#),
+    )
+    .await
+    .assert(401, INVALID);
+    assert_eq!(
+        app.db
+            .rows("SELECT log_type, log_action, log_description, log_ip, log_user_agent FROM logs")
+            .await,
+        vec![vec![
+            Some("API".into()),
+            Some("Failed".into()),
+            Some("Incorrect or expired key (endpoint: /api/v1/tickets/replies/create.php)".into()),
+            Some("127.0.0.1".into()),
+            Some("replyd-tests/1.0".into()),
+        ]]
+    );
+    assert_eq!(app.db.count("ticket_replies").await, 7);
+}
+
+per_generation!(the_api_key_parameter_wins_over_the_header);
+async fn the_api_key_parameter_wins_over_the_header(generation: Generation) {
+    let app = spawn_app(generation).await;
+    let get = reqwest::Method::GET;
+    // A valid parameter, a wrong header: the parameter is used.
+    let answer = send(
+        &app,
+        get.clone(),
+        &format!("{READ}?api_key={GLOBAL_KEY}&reply_id=1"),
+        Some("Bearer nope"),
+        None,
+    )
+    .await;
+    assert_eq!(answer.json()["success"], "True", "{answer:?}");
+    // A wrong parameter, a valid header: refused, as ITFlow's PHP would.
+    send(
+        &app,
+        get,
+        &format!("{ITFLOW_READ}?api_key=nope&ticket_reply_id=1"),
+        Some(&format!("Bearer {GLOBAL_KEY}")),
+        None,
+    )
+    .await
+    .assert(401, INVALID);
+    assert_eq!(app.db.count("logs").await, 1);
+}

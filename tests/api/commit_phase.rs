@@ -331,3 +331,75 @@ async fn an_attachment_whose_commit_is_unknown_is_kept_for_startup_to_settle(
         .collect();
     assert_eq!(names, vec![format!(".replyd-tmp-{reference}")]);
 }
+
+/// A keyed create with `stall` armed (None: nothing stalls); the answer
+/// and its `Idempotent-Replayed` header.
+async fn keyed_create(
+    app: &TestApp,
+    proxy: &StallProxy,
+    stall: Option<Stall>,
+) -> (Answer, Option<String>) {
+    if let Some(stall) = stall {
+        proxy.arm(stall);
+    }
+    let response = app
+        .client
+        .post(app.url(CREATE))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("idempotency-key", "retry-me")
+        .body(format!(
+            "api_key={GLOBAL_KEY}&ticket_id=1&ticket_reply=stalled"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .map(|v| v.to_str().unwrap().to_string());
+    let answer = Answer::from(response).await;
+    if stall.is_some() {
+        proxy.cut_all().await;
+    }
+    (answer, replayed)
+}
+
+per_generation!(an_idempotent_retry_after_a_503_writes_and_after_an_unknown_commit_replays: fixtures);
+async fn an_idempotent_retry_after_a_503_writes_and_after_an_unknown_commit_replays(
+    generation: Generation,
+) {
+    let (app, proxy) = app_behind_proxy(generation).await;
+    app.db
+        .exec_script(replyd::db::idempotency::CREATE_TABLE)
+        .await;
+    // A 503 ("try again") keeps nothing: the retry writes.
+    let (answer, _) = keyed_create(
+        &app,
+        &proxy,
+        Some(Stall::Hold("INSERT INTO ticket_replies")),
+    )
+    .await;
+    answer.assert(503, TRY_AGAIN);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.db.count("replyd_idempotency").await, 0);
+    let (answer, replayed) = keyed_create(&app, &proxy, None).await;
+    answer.assert(
+        200,
+        r#"{"success":"True","count":"1","data":[{"insert_id":8}]}"#,
+    );
+    assert_eq!(replayed, None);
+    assert_eq!(replies_with(&app, "stalled").await, 1);
+
+    // Another key: its COMMIT went through but the answer was lost (the
+    // 500 "may or may not"); the retry replays what was committed.
+    app.db.exec_script("DELETE FROM replyd_idempotency").await;
+    let (answer, _) = keyed_create(&app, &proxy, Some(Stall::SwallowAnswersAfter("COMMIT"))).await;
+    answer.assert(500, MAY_HAVE_SAVED);
+    let (answer, replayed) = keyed_create(&app, &proxy, None).await;
+    answer.assert(
+        200,
+        r#"{"success":"True","count":"1","data":[{"insert_id":9}]}"#,
+    );
+    assert_eq!(replayed.as_deref(), Some("true"));
+    assert_eq!(replies_with(&app, "stalled").await, 2);
+}

@@ -14,6 +14,7 @@ mod every_side;
 mod grants;
 mod health;
 mod helpers;
+mod idempotency;
 mod large_read;
 mod logging;
 mod malformed;
