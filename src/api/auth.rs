@@ -154,8 +154,10 @@ fn multipart_hash(
     }
     for file in files {
         hash_part(&mut hasher, file.name.original.as_bytes());
-        let contents = std::fs::read(file.staged.path()).map_err(ApiError::Upload)?;
-        hash_part(&mut hasher, &contents);
+        // Streamed from the staged copy: never the whole file in memory.
+        hasher.update(file.size.to_be_bytes());
+        let mut staged = std::fs::File::open(file.staged.path()).map_err(ApiError::Upload)?;
+        std::io::copy(&mut staged, &mut hasher).map_err(ApiError::Upload)?;
     }
     Ok(hasher.finalize().into())
 }
