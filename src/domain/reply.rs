@@ -258,10 +258,14 @@ impl Created {
         if let Ok(dt) = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", t) {
             return Ok(Created::Local(dt));
         }
-        // RFC 3339 needs the `T` (or a space) and an offset; jiff's
-        // Timestamp parser refuses a time without an offset.
+        // RFC 3339's date-time: a full date, `T` (or a space), a time with
+        // seconds; jiff's Timestamp parser then requires the offset (it
+        // would also take ISO 8601's shorter forms, which are refused).
+        let b = t.as_bytes();
+        let full_date_time =
+            b.len() > 19 && matches!(b[10], b'T' | b't' | b' ') && b[13] == b':' && b[16] == b':';
         match t.parse::<jiff::Timestamp>() {
-            Ok(ts) if t.len() >= 20 => Ok(Created::Instant(ts)),
+            Ok(ts) if full_date_time => Ok(Created::Instant(ts)),
             _ => Err(Message::CreatedInvalid),
         }
     }
@@ -591,8 +595,14 @@ mod tests {
         );
         let r = parse("ticket_id=1&ticket_reply=x&created=2026-11-20%2009:30:00").unwrap();
         assert!(matches!(r.created, Some(Created::Local(_))));
-        let r = parse("ticket_id=1&ticket_reply=x&created=2026-11-20T09:30:00Z").unwrap();
-        assert!(matches!(r.created, Some(Created::Instant(_))));
+        for at in [
+            "2026-11-20T09:30:00Z",
+            "2026-11-20%2009:30:00%2B01:00",
+            "2026-11-20T09:30:00.250-05:00",
+        ] {
+            let r = parse(&format!("ticket_id=1&ticket_reply=x&created={at}")).unwrap();
+            assert!(matches!(r.created, Some(Created::Instant(_))), "{at}");
+        }
         for bad in [
             "2026-11-20T09:30:00",
             "yesterday",
