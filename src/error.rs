@@ -66,6 +66,37 @@ pub enum ApiError {
     /// COMMIT itself failed: the outcome is unknown to replyd.
     #[error("{}", Message::CommitFailed)]
     CommitFailed(#[source] mysql_async::Error),
+    /// v2: fields that are not valid, every one of them (HTTP 422).
+    #[error("{}", Message::InvalidFields(.0.len()))]
+    InvalidFields(Vec<FieldError>),
+    /// v2: a body of a media type the endpoint does not take (HTTP 415).
+    #[error("{0}")]
+    UnsupportedMediaType(Message),
+    /// v2: a method the path does not serve (HTTP 405); the methods it does.
+    #[error("{}", Message::MethodNotAllowed(.0))]
+    MethodNotAllowed(&'static str),
+    /// v2: the key's rate limit is spent (HTTP 429); seconds until the
+    /// next request is let through.
+    #[error("{}", Message::RateLimited(*.0))]
+    RateLimited(u64),
+}
+
+/// One invalid field of a request (v2's 422 lists every one of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field's name in the request (`body`, `status`, `limit`...).
+    pub field: String,
+    /// What is wrong with it, and what is accepted.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: Message) -> Self {
+        FieldError {
+            field: field.to_string(),
+            message: message.to_string(),
+        }
+    }
 }
 
 /// A message on its own is a refusal: HTTP 200 with success "False", the
@@ -143,10 +174,31 @@ impl ResponseError for ApiError {
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::CommitFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        self.log();
+        let mut answer = HttpResponse::build(self.status_code());
+        if let ApiError::BodyTimeout(_) = self {
+            // The rest of the body may still come: the connection cannot
+            // carry another request.
+            answer.force_close();
+        }
+        answer
+            .content_type("application/json")
+            .body(failure_body(&self.to_string()))
+    }
+}
+
+impl ApiError {
+    /// The server's own failures go to the log (never their details to the
+    /// client), whichever API answers.
+    pub fn log(&self) {
         if let ApiError::Database(e)
         | ApiError::DatabaseUnavailable(e)
         | ApiError::CommitFailed(e) = self
@@ -160,14 +212,5 @@ impl ResponseError for ApiError {
         if let ApiError::AnswerFile(e) = self {
             log::error!("temporary file for a large answer: {e}");
         }
-        let mut answer = HttpResponse::build(self.status_code());
-        if let ApiError::BodyTimeout(_) = self {
-            // The rest of the body may still come: the connection cannot
-            // carry another request.
-            answer.force_close();
-        }
-        answer
-            .content_type("application/json")
-            .body(failure_body(&self.to_string()))
     }
 }

@@ -102,6 +102,40 @@ pub enum Message {
     /// replyd's table is missing (`replyd doctor --apply` creates it).
     IdempotencyNotEnabled,
 
+    // --- v2 (problem documents; field errors name the field) ---
+    /// HTTP 422: how many fields are invalid (each listed in `errors`).
+    InvalidFields(usize),
+    /// HTTP 405: the methods the path serves.
+    MethodNotAllowed(&'static str),
+    /// HTTP 429: seconds until the key may send again.
+    RateLimited(u64),
+    /// HTTP 415: v2's create takes JSON, or multipart with files.
+    MediaTypeNotJson,
+    /// A field v2 does not know.
+    FieldUnknown,
+    /// A required field that is missing or empty.
+    FieldRequired,
+    FieldNotText,
+    FieldNotBoolean,
+    /// `limit`: 1 to the server's page size.
+    LimitRange(u64),
+    CursorInvalid,
+    OrderValue,
+    TypeValue,
+    UpdatedSinceInvalid,
+    BodyFormatValue,
+    VisibilityValue,
+    TimeWorkedValue,
+    StatusValue,
+    PersonIdValue,
+    /// A customer's reply (`contact_id`/`contact_email`) with a field it
+    /// cannot carry.
+    CustomerReplyCannotSet,
+    /// `created` or `attachments` without `body`.
+    NeedsBody,
+    /// Neither `body` nor `status`.
+    BodyOrStatus,
+
     // --- The server's own trouble ---
     AnswerFile,
     MetricsForbidden,
@@ -213,6 +247,33 @@ impl Message {
             AnswerFile => {
                 "The answer could not be prepared; try again, or ask for fewer replies with limit and offset."
             }
+            MediaTypeNotJson => {
+                "Send the body as application/json, or as multipart/form-data when it carries files."
+            }
+            FieldUnknown => "Not a field of this request.",
+            FieldRequired => "Required.",
+            FieldNotText => "Must be a string.",
+            FieldNotBoolean => "Must be true or false.",
+            CursorInvalid => {
+                "Not a cursor this server gave out for this list; start again without cursor."
+            }
+            OrderValue => "Must be asc or desc.",
+            TypeValue => "Must be internal, public or client.",
+            UpdatedSinceInvalid => {
+                "Must be an RFC 3339 date-time with an offset (2026-11-20T09:30:00+01:00)."
+            }
+            BodyFormatValue => "Must be html or markdown.",
+            VisibilityValue => "Must be internal, public or public_email.",
+            TimeWorkedValue => {
+                "Must be whole seconds from 0 to 3020399, or HH:MM:SS (hours 0 to 838)."
+            }
+            StatusValue => "Must be a ticket status id (a positive number) or a status name.",
+            PersonIdValue => "Must be a positive whole number.",
+            CustomerReplyCannotSet => {
+                "A customer's reply (contact_id or contact_email) sets no status, visibility, time worked or author."
+            }
+            NeedsBody => "Needs body: it belongs to a reply.",
+            BodyOrStatus => "Send body (the reply), status, or both.",
             MetricsForbidden => {
                 "Metrics are served only to the addresses in replyd's metrics_allow setting."
             }
@@ -284,6 +345,14 @@ impl Message {
                 f,
                 "{param} cannot be sent with contact_id or contact_email: a customer's reply sets no status, reply type, time worked or author."
             ),
+            InvalidFields(1) => f.write_str("One field is not valid; see errors."),
+            InvalidFields(n) => write!(f, "{n} fields are not valid; see errors."),
+            MethodNotAllowed(allow) => write!(f, "This path serves {allow} only."),
+            RateLimited(seconds) => write!(
+                f,
+                "Too many requests with this API key; try again in {seconds} s."
+            ),
+            LimitRange(max) => write!(f, "Must be a whole number from 1 to {max}."),
             // Every other message is fixed().
             _ => Ok(()),
         }
@@ -371,6 +440,28 @@ mod tests {
             DatabaseUnavailable,
             DatabaseFailed,
             CommitFailed,
+            InvalidFields(1),
+            InvalidFields(2),
+            MethodNotAllowed("GET"),
+            RateLimited(1),
+            MediaTypeNotJson,
+            FieldUnknown,
+            FieldRequired,
+            FieldNotText,
+            FieldNotBoolean,
+            LimitRange(50),
+            CursorInvalid,
+            OrderValue,
+            TypeValue,
+            UpdatedSinceInvalid,
+            BodyFormatValue,
+            VisibilityValue,
+            TimeWorkedValue,
+            StatusValue,
+            PersonIdValue,
+            CustomerReplyCannotSet,
+            NeedsBody,
+            BodyOrStatus,
         ];
         for message in all {
             let text = message.to_string();

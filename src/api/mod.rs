@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod params;
 pub mod read;
 pub mod ticket_replies;
+pub mod v2;
 
 use crate::error::ApiError;
 use actix_web::{HttpResponse, Resource, Route, guard, web};
@@ -35,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(ITFLOW_CREATE_PATH, web::route().to(ticket_replies::create))
         .service(get_only(HEALTHZ_PATH, web::route().to(health::healthz)))
         .service(get_only(READYZ_PATH, web::route().to(health::readyz)))
-        .service(get_only(METRICS_PATH, web::route().to(metrics::handle)));
+        .service(get_only(METRICS_PATH, web::route().to(metrics::handle)))
+        .service(v2::scope());
 }
 
 /// `path` served by `route` for GET and HEAD; any other method gets the
@@ -62,6 +64,7 @@ pub fn endpoint_label(path: &str) -> &'static str {
         HEALTHZ_PATH => "healthz",
         READYZ_PATH => "readyz",
         METRICS_PATH => "metrics",
+        p if p.starts_with(v2::PREFIX) => "v2",
         _ => "other",
     }
 }
