@@ -7,12 +7,15 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: replyd [--config PATH] [--check]\n\
        replyd doctor [--apply] [--config PATH]\n\
+       replyd openapi\n\
   --config PATH  configuration file (default: config/replyd.toml if present)\n\
   --check        check configuration and database, print what was found, exit\n\
   doctor         list indexes replyd's queries need that the database lacks,\n\
                  with the ALTER TABLE for each (exit 0: none missing, 3: some missing),\n\
                  and whether replyd's table for Idempotency-Key exists (optional)\n\
-  doctor --apply add them, and create that table (the only command that changes the schema)\n";
+  doctor --apply add them, and create that table (the only command that changes the schema)\n\
+  openapi        print the OpenAPI document (as served at /api/openapi.json and\n\
+                 committed as openapi.json) and exit\n";
 
 /// `replyd doctor` when indexes are missing.
 const EXIT_INDEXES_MISSING: u8 = 3;
@@ -62,6 +65,11 @@ fn parse_args() -> Result<Args, String> {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    // Needs no configuration: the document is the code's.
+    if std::env::args().skip(1).eq(["openapi"]) {
+        print!("{}", replyd::api::openapi::json());
+        return ExitCode::SUCCESS;
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = match parse_args() {
         Ok(a) => a,

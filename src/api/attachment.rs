@@ -13,6 +13,36 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 
+#[utoipa::path(
+    summary = "A reply's file",
+    description = "Streamed from ITFlow's uploads folder to keys that may read the reply's ticket; to any other key, and for an unknown id, a refusal (HTTP 200).",
+    get,
+    path = crate::api::ATTACHMENT_PATH,
+    tag = "v1",
+    operation_id = "v1_read_attachment",
+    params(
+        ("attachment_id" = Option<i64>, Query, description = "The file (`attachments[].id` of a read)"),
+    ),
+    responses(
+        (status = 200, description = "The file (`Content-Type` from its extension, `Content-Disposition: attachment` with its name); or, as JSON, a refusal: no such attachment or not the key's, the file missing, no uploads folder", content(
+            (crate::api::openapi::V1Failure = "application/json"),
+            (Vec<u8> = "*/*"),
+        )),
+        (status = 206, description = "A `Range` of the file", content((Vec<u8> = "*/*"))),
+        (status = 304, description = "Not modified since `If-Modified-Since`"),
+        (status = 412, description = "`If-Unmodified-Since` failed"),
+        (status = 416, description = "A `Range` outside the file"),
+        (status = 400, description = "A body or parameter that cannot be read", body = crate::api::openapi::V1Failure),
+        (status = 401, description = "No key, or an unknown or expired one", body = crate::api::openapi::V1Failure),
+        (status = 403, description = "A user-tied key whose user may not read tickets", body = crate::api::openapi::V1Failure),
+        (status = 405, description = "Any method but GET (after the key is checked)", body = crate::api::openapi::V1Failure),
+        (status = 408, description = "A body that stopped arriving", body = crate::api::openapi::V1Failure),
+        (status = 413, description = "A body over `max_body_bytes`", body = crate::api::openapi::V1Failure),
+        (status = 500, description = "The database failed", body = crate::api::openapi::V1Failure),
+        (status = 503, description = "The database cannot be reached in time; try again", body = crate::api::openapi::V1Failure),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+)]
 pub async fn handle(
     auth: Authorized<ReadAttachment>,
     state: web::Data<AppState>,

@@ -14,6 +14,38 @@ use crate::uploads::random_name;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde::Serialize;
 
+#[utoipa::path(
+    summary = "Add a reply, and/or change the ticket's status, and/or log time worked",
+    description = "replyd's own create, written as ITFlow's agent UI writes it, in one transaction. Every refusal is HTTP 200 with `success` \"False\" and writes nothing.",
+    post,
+    path = crate::api::CREATE_PATH,
+    tag = "v1",
+    operation_id = "v1_create_reply",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
+    ),
+    request_body(
+        description = "The parameters (the query string is read too); a body that is a JSON object is read as JSON whatever its Content-Type",
+        content(
+            (crate::api::openapi::V1CreateParams = "application/json"),
+            (crate::api::openapi::V1CreateParams = "application/x-www-form-urlencoded"),
+            (inline(crate::api::openapi::V1CreateMultipart) = "multipart/form-data"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Written (or replayed), or refused with nothing written (`success` \"False\")", body = inline(crate::api::openapi::V1CreateAnswer), headers(("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same Idempotency-Key"))),
+        (status = 400, description = "A body, parameter or Idempotency-Key that cannot be read", body = crate::api::openapi::V1Failure),
+        (status = 401, description = "No key, or an unknown or expired one", body = crate::api::openapi::V1Failure),
+        (status = 403, description = "A user-tied key whose user may not change tickets; `author_*` without an admin's key", body = crate::api::openapi::V1Failure),
+        (status = 405, description = "Any method but POST (after the key is checked)", body = crate::api::openapi::V1Failure),
+        (status = 408, description = "A body that stopped arriving", body = crate::api::openapi::V1Failure),
+        (status = 413, description = "A body over `max_body_bytes` (multipart: `max_upload_bytes`), a file over `max_attachment_bytes`", body = crate::api::openapi::V1Failure),
+        (status = 422, description = "An Idempotency-Key used for a different request", body = crate::api::openapi::V1Failure),
+        (status = 500, description = "The database or the disk failed (nothing written), or COMMIT failed (may or may not be saved: retry with the same Idempotency-Key)", body = crate::api::openapi::V1Failure),
+        (status = 503, description = "The database cannot be reached in time; nothing written, try again", body = crate::api::openapi::V1Failure),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+)]
 pub async fn handle(
     auth: Authorized<CreateReply>,
     state: web::Data<AppState>,

@@ -1,5 +1,5 @@
-//! The HTTP surface: the two v1 endpoints, health checks, metrics and the
-//! JSON 404.
+//! The HTTP surface: the v1 endpoints, v2, health checks, metrics, the
+//! OpenAPI document and the JSON 404.
 
 pub mod attachment;
 pub mod attachments;
@@ -8,6 +8,7 @@ pub mod create;
 pub mod health;
 pub mod meta;
 pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod read;
 pub mod ticket_replies;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_only(HEALTHZ_PATH, web::route().to(health::healthz)))
         .service(get_only(READYZ_PATH, web::route().to(health::readyz)))
         .service(get_only(METRICS_PATH, web::route().to(metrics::handle)))
+        .service(get_only(v2::OPENAPI_PATH, web::route().to(openapi::serve)))
         .service(v2::scope());
 }
 
@@ -64,6 +66,7 @@ pub fn endpoint_label(path: &str) -> &'static str {
         HEALTHZ_PATH => "healthz",
         READYZ_PATH => "readyz",
         METRICS_PATH => "metrics",
+        v2::OPENAPI_PATH => "openapi.json",
         p if p.starts_with(v2::PREFIX) => "v2",
         _ => "other",
     }

@@ -22,6 +22,36 @@ use std::collections::HashMap;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+#[utoipa::path(
+    summary = "Replies: one, a ticket's, or every reply the key may see",
+    description = "replyd's own read. Newest first; a client-scoped key sees only its client's tickets. Parameters come from the query string (a JSON object or form body is read too).",
+    get,
+    path = crate::api::READ_PATH,
+    tag = "v1",
+    operation_id = "v1_read_replies",
+    params(
+        ("reply_id" = Option<i64>, Query, description = "That one reply (present even when 0 or empty, as PHP `isset`); read with PHP's `intval()`, as every integer here"),
+        ("ticket_id" = Option<i64>, Query, description = "Every reply on that ticket (when no `reply_id`)"),
+        ("ticket_number" = Option<String>, Query, description = "The ticket by the number people see: `12`, or `TCK-12` with the ticket's own prefix (any case); with `ticket_id` both must name the ticket"),
+        ("client_id" = Option<i64>, Query, description = "With a key for every client: only that client's tickets"),
+        ("include_archived" = Option<i64>, Query, description = "Not 0: include archived replies"),
+        ("include_attachments" = Option<i64>, Query, description = "Not 0: add each reply's `attachments`"),
+        ("limit" = Option<i64>, Query, description = "Page size, default 50, at most `max_page_size`; negative is refused"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip, default 0; negative is refused"),
+    ),
+    responses(
+        (status = 200, description = "The rows, or a refusal (`success` \"False\": nothing matches, negative paging, an answer too large)", body = inline(crate::api::openapi::V1ReadAnswer)),
+        (status = 400, description = "A body or parameter that cannot be read (broken JSON, not UTF-8, an array as a value)", body = crate::api::openapi::V1Failure),
+        (status = 401, description = "No key, or an unknown or expired one", body = crate::api::openapi::V1Failure),
+        (status = 403, description = "A user-tied key whose user may not read tickets", body = crate::api::openapi::V1Failure),
+        (status = 405, description = "Any method but GET (after the key is checked)", body = crate::api::openapi::V1Failure),
+        (status = 408, description = "A body that stopped arriving", body = crate::api::openapi::V1Failure),
+        (status = 413, description = "A body over `max_body_bytes`", body = crate::api::openapi::V1Failure),
+        (status = 500, description = "The database failed, or the answer's temporary file could not be written", body = crate::api::openapi::V1Failure),
+        (status = 503, description = "The database cannot be reached in time; try again", body = crate::api::openapi::V1Failure),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+)]
 pub async fn handle(
     auth: Authorized<ReadReplies>,
     state: web::Data<AppState>,

@@ -26,6 +26,35 @@ fn reply_type(v: &str, allowed: &[&'static str]) -> Option<&'static str> {
 /// ITFlow api/v1/ticket_replies/read.php. Its filters come from `$_GET`
 /// only; `limit` and `offset` from `$_GET`, else the JSON body
 /// (validate_api_key.php).
+#[utoipa::path(
+    summary = "Replies (ITFlow 2.6's own read)",
+    description = "ITFlow's parameter names and answers, on every supported database. Oldest first. Filters come from the query string only (read as PHP builds `$_GET`); `limit` and `offset` from the query string, else a JSON body.",
+    get,
+    path = crate::api::ITFLOW_READ_PATH,
+    tag = "v1 ITFlow",
+    operation_id = "v1_itflow_read_replies",
+    params(
+        ("ticket_reply_id" = Option<i64>, Query, description = "That one reply (`limit`/`offset` do not apply); read with PHP's `intval()`, as every integer here"),
+        ("ticket_id" = Option<i64>, Query, description = "Every reply on that ticket"),
+        ("type" = Option<String>, Query, description = "`Internal`, `Public` or `Client`, any case; anything else is ignored"),
+        ("include_archived" = Option<String>, Query, description = "Non-empty and not `0`: include archived replies"),
+        ("client_id" = Option<i64>, Query, description = "With a first-generation key for every client: only that client's tickets; ignored for user-tied keys"),
+        ("limit" = Option<i64>, Query, description = "Page size (else the JSON body's), default 50, at most `max_page_size`"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip (else the JSON body's), default 0"),
+    ),
+    responses(
+        (status = 200, description = "The rows, or a refusal (`success` \"False\": nothing matches, negative paging in a list, an answer too large)", body = inline(crate::api::openapi::V1ReadAnswer)),
+        (status = 400, description = "An array where PHP would throw (`type[]`)", body = crate::api::openapi::V1Failure),
+        (status = 401, description = "No key, or an unknown or expired one", body = crate::api::openapi::V1Failure),
+        (status = 403, description = "A user-tied key whose user may not read tickets", body = crate::api::openapi::V1Failure),
+        (status = 405, description = "Any method but GET (after the key is checked)", body = crate::api::openapi::V1Failure),
+        (status = 408, description = "A body that stopped arriving", body = crate::api::openapi::V1Failure),
+        (status = 413, description = "A body over `max_body_bytes`", body = crate::api::openapi::V1Failure),
+        (status = 500, description = "The database failed, or the answer's temporary file could not be written", body = crate::api::openapi::V1Failure),
+        (status = 503, description = "The database cannot be reached in time; try again", body = crate::api::openapi::V1Failure),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+)]
 pub async fn read(
     auth: Authorized<ReadTicketReplies>,
     state: web::Data<AppState>,
@@ -93,6 +122,35 @@ pub async fn read(
 /// a query string never changes what is written. `client_id` comes from the
 /// body, else the query string (enforce_api_rbac.php:
 /// `$_POST['client_id'] ?? $_GET['client_id'] ?? 0`).
+#[utoipa::path(
+    summary = "Add a reply (ITFlow 2.6's own create)",
+    description = "ITFlow's parameter names and answers, on every supported database. Parameters come from a JSON object body only (a query string never changes what is written); `client_id` from the body, else the query string.",
+    post,
+    path = crate::api::ITFLOW_CREATE_PATH,
+    tag = "v1 ITFlow",
+    operation_id = "v1_itflow_create_reply",
+    params(
+        ("client_id" = Option<i64>, Query, description = "When the body has none: the ticket's client"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
+    ),
+    request_body(
+        description = "A JSON object (whatever its Content-Type); any other body carries no parameters",
+        content((crate::api::openapi::V1ItflowCreateParams = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "Written (or replayed), or refused with nothing written (`success` \"False\", ITFlow's generic failure for a missing field or a ticket out of scope)", body = inline(crate::api::openapi::V1CreateAnswer), headers(("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same Idempotency-Key"))),
+        (status = 400, description = "An array as `ticket_reply` or `ticket_reply_type`, an Idempotency-Key that cannot be read", body = crate::api::openapi::V1Failure),
+        (status = 401, description = "No key, or an unknown or expired one", body = crate::api::openapi::V1Failure),
+        (status = 403, description = "A user-tied key whose user may not change tickets, or may not access `client_id`", body = crate::api::openapi::V1Failure),
+        (status = 405, description = "Any method but POST (after the key is checked)", body = crate::api::openapi::V1Failure),
+        (status = 408, description = "A body that stopped arriving", body = crate::api::openapi::V1Failure),
+        (status = 413, description = "A body over `max_body_bytes`", body = crate::api::openapi::V1Failure),
+        (status = 422, description = "An Idempotency-Key used for a different request", body = crate::api::openapi::V1Failure),
+        (status = 500, description = "The database failed (nothing written), or COMMIT failed (may or may not be saved: retry with the same Idempotency-Key)", body = crate::api::openapi::V1Failure),
+        (status = 503, description = "The database cannot be reached in time; nothing written, try again", body = crate::api::openapi::V1Failure),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+)]
 pub async fn create(
     auth: Authorized<CreateTicketReply>,
     state: web::Data<AppState>,

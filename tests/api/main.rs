@@ -20,6 +20,7 @@ mod logging;
 mod malformed;
 mod metrics;
 mod nginx;
+mod openapi;
 mod outage;
 mod perf;
 mod private_db;

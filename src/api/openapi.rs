@@ -1,0 +1,369 @@
+//! The OpenAPI 3.1 document of both APIs, made from the code: each
+//! operation is described by the `#[utoipa::path]` beside its handler, and
+//! the shapes below are those the handlers write. Served at
+//! `GET /api/openapi.json`, printed by `replyd openapi`, and committed as
+//! `openapi.json` (a test compares the two).
+
+use actix_web::HttpResponse;
+use std::sync::OnceLock;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Server};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "replyd",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "Ticket replies for ITFlow. v1 keeps ITFlow's own API shapes (`{\"success\":\"True\"|\"False\",...}`, every value a string, refusals as HTTP 200) in two dialects: replyd's `/api/v1/tickets/replies/` and ITFlow 2.6's `/api/v1/ticket_replies/`. v2 is typed JSON with proper statuses and RFC 9457 problem documents.",
+    ),
+    paths(
+        crate::api::read::handle,
+        crate::api::create::handle,
+        crate::api::attachment::handle,
+        crate::api::ticket_replies::read,
+        crate::api::ticket_replies::create,
+        serve,
+    ),
+    components(schemas(
+        V1Failure,
+        V1ReadSuccess,
+        V1Row,
+        V1Attachment,
+        V1CreateSuccess,
+        V1InsertId,
+        V1CreateParams,
+        V1ItflowCreateParams,
+        crate::api::v2::problem::Problem,
+        crate::error::FieldError,
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "v1", description = "replyd's own ITFlow-style endpoints (`/api/v1/tickets/replies/`)"),
+        (name = "v1 ITFlow", description = "ITFlow 2.6's own endpoints (`/api/v1/ticket_replies/`), as ITFlow answers them"),
+        (name = "meta", description = "This document"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The security schemes, and the relative server.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.servers = Some(vec![Server::new("/")]);
+        openapi.info.license = None;
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "`Authorization: Bearer <key>`, an ITFlow API key (`api_keys.api_key_secret`). The only way v2 takes a key.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "api_key",
+                "v1 only: the key as ITFlow's `api_key` parameter (query string, or the body where the endpoint reads one); it wins over a Bearer header.",
+            ))),
+        );
+    }
+}
+
+/// The document as served and committed: pretty JSON, a trailing newline.
+pub fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let mut text = ApiDoc::openapi()
+            .to_pretty_json()
+            .expect("the document serialises");
+        text.push('\n');
+        text
+    })
+}
+
+/// `GET /api/openapi.json`: the document, to anyone (it holds no secret).
+#[utoipa::path(
+    get,
+    summary = "This OpenAPI document",
+    description = "No key needed.",
+    path = "/api/openapi.json",
+    tag = "meta",
+    operation_id = "openapi",
+    security(()),
+    responses(
+        (status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object),
+        (status = 405, description = "Any method but GET and HEAD", content_type = "application/json", body = V1Failure),
+    ),
+)]
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(json())
+}
+
+/// A success: the string `"True"`, as ITFlow writes it.
+#[derive(ToSchema)]
+pub enum True {
+    True,
+}
+
+/// A failure: the string `"False"`.
+#[derive(ToSchema)]
+pub enum False {
+    False,
+}
+
+/// v1's every failure, a refusal (HTTP 200) or an error (4xx/5xx):
+/// `{"success":"False","message":...}`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a shape for the document; the answers are written by error.rs
+pub struct V1Failure {
+    #[schema(inline)]
+    success: False,
+    /// What went wrong, for a person to read.
+    #[schema(
+        example = "No resource (for this client and company) with the specified parameter(s)."
+    )]
+    message: String,
+}
+
+/// A read's rows (read_output.php).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1ReadSuccess {
+    #[schema(inline)]
+    success: True,
+    /// The number of rows in `data` (a number, unlike create's).
+    count: u64,
+    data: Vec<V1Row>,
+}
+
+/// HTTP 200 of a read: its rows, or a refusal ("No resource" when nothing
+/// matches).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum V1ReadAnswer {
+    Rows(V1ReadSuccess),
+    Refused(V1Failure),
+}
+
+/// One reply: every `ticket_replies` column of the database in table order
+/// (which columns depends on ITFlow's version), then the ticket's and the
+/// author's; every value a string as MariaDB formats it, or null.
+/// `attachments` only with `include_attachments` on replyd's own read.
+pub struct V1Row;
+
+/// The columns every supported ITFlow version has.
+const V1_ROW_COLUMNS: [(&str, &str); 14] = [
+    ("ticket_reply_id", "the reply's id"),
+    ("ticket_reply", "the reply's HTML"),
+    ("ticket_reply_type", "`Internal`, `Public` or `Client`"),
+    ("ticket_reply_time_worked", "`HH:MM:SS`"),
+    (
+        "ticket_reply_created_at",
+        "`YYYY-MM-DD HH:MM:SS`, the company's clock",
+    ),
+    ("ticket_reply_updated_at", "`YYYY-MM-DD HH:MM:SS`"),
+    ("ticket_reply_archived_at", "`YYYY-MM-DD HH:MM:SS`"),
+    (
+        "ticket_reply_by",
+        "the user's id (a contact's for `Client` replies)",
+    ),
+    ("ticket_reply_ticket_id", "the ticket's id"),
+    ("ticket_prefix", "the ticket's prefix (`TCK-`)"),
+    ("ticket_number", "the ticket's number"),
+    ("ticket_subject", "the ticket's subject"),
+    ("ticket_client_id", "the ticket's client (0: none)"),
+    ("ticket_reply_by_name", "the author's name"),
+];
+
+fn string_or_null() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+impl PartialSchema for V1Row {
+    fn schema() -> RefOr<Schema> {
+        let mut row = ObjectBuilder::new()
+            .description(Some(
+                "A reply: every `ticket_replies` column of the database in table order (which columns depends on ITFlow's version), then the ticket's and the author's; every value a string as MariaDB formats it, or null.",
+            ))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for (name, description) in V1_ROW_COLUMNS {
+            row = row.property(name, string_or_null().description(Some(description)));
+        }
+        row = row.required("ticket_reply_id");
+        let other_columns = string_or_null()
+            .description(Some("Any other column of the database's `ticket_replies`"));
+        let row = row
+            .property(
+                "attachments",
+                ArrayBuilder::new()
+                    .items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        V1Attachment::name(),
+                    )))
+                    .description(Some(
+                        "replyd's own read.php with `include_attachments=1` only: the reply's files",
+                    )),
+            )
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(
+                Schema::Object(other_columns.build()),
+            ))));
+        RefOr::T(Schema::Object(row.build()))
+    }
+}
+
+impl ToSchema for V1Row {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((V1Attachment::name().into(), V1Attachment::schema()));
+    }
+}
+
+/// A reply's file, every value a string.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1Attachment {
+    /// `ticket_attachments.ticket_attachment_id`: attachment.php's `attachment_id`.
+    id: String,
+    /// The original name.
+    name: String,
+    /// Bytes on disk; null when the file is missing.
+    size: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS`
+    created_at: String,
+}
+
+/// A create's success (create_output.php): `count` is the string "1".
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1CreateSuccess {
+    #[schema(inline)]
+    success: True,
+    #[schema(inline)]
+    count: One,
+    #[schema(min_items = 1, max_items = 1)]
+    data: Vec<V1InsertId>,
+}
+
+/// The string `"1"`.
+#[derive(ToSchema)]
+pub enum One {
+    #[serde(rename = "1")]
+    One,
+}
+
+/// The new reply's `ticket_reply_id`; 0 for a status-only call.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1InsertId {
+    insert_id: u64,
+}
+
+/// HTTP 200 of a create: written (or replayed), or refused (nothing
+/// written).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum V1CreateAnswer {
+    Created(V1CreateSuccess),
+    Refused(V1Failure),
+}
+
+/// replyd's own create.php: its parameters, in a JSON object or a
+/// urlencoded form alike (and the query string). Integers are read with
+/// PHP's `intval()`; in a form every value is a string.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1CreateParams {
+    /// The ticket; this or `ticket_number` is required.
+    ticket_id: Option<i64>,
+    /// The ticket by number: `12`, or `TCK-12` with the ticket's own prefix.
+    ticket_number: Option<String>,
+    /// The reply (HTML allowed); at least one of a non-blank reply and a
+    /// `status` is needed.
+    ticket_reply: Option<String>,
+    /// 0 or absent: Internal; 1: Public; 2: Public with email (when
+    /// `email_replies` is on).
+    #[schema(minimum = 0, maximum = 2)]
+    public_reply_type: Option<i64>,
+    /// `1` or `true`: `ticket_reply` is Markdown, stored as clean HTML.
+    #[schema(value_type = Option<String>)]
+    markdown: Option<String>,
+    /// Time worked, 0-838.
+    #[schema(minimum = 0, maximum = 838)]
+    hours: Option<i64>,
+    #[schema(minimum = 0, maximum = 59)]
+    minutes: Option<i64>,
+    #[schema(minimum = 0, maximum = 59)]
+    seconds: Option<i64>,
+    /// The status to move the ticket to: a `ticket_statuses` id or its
+    /// name; absent or 0: unchanged.
+    status: Option<String>,
+    /// Must be the ticket's client.
+    client_id: Option<i64>,
+    /// The reply is this contact's (the customer's).
+    contact_id: Option<i64>,
+    contact_email: Option<String>,
+    /// The reply is written on behalf of this agent (an admin's key, or a
+    /// key for every client).
+    author_user_id: Option<i64>,
+    author_email: Option<String>,
+    /// A backdated reply: `YYYY-MM-DD HH:MM:SS` on the company's clock, or
+    /// RFC 3339 with an offset.
+    created: Option<String>,
+    /// JSON: an array of `{"name", "data": <base64>}`; a form: that array
+    /// as JSON, base64-encoded.
+    #[schema(value_type = Option<Value>)]
+    attachments: Option<String>,
+    /// The key, when not sent as `Authorization: Bearer`.
+    api_key: Option<String>,
+}
+
+/// replyd's own create.php as `multipart/form-data`: the parameters as
+/// ordinary parts (`api_key` before the files), files as parts named
+/// `attachments[]` or `file[]`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1CreateMultipart {
+    #[schema(inline)]
+    #[serde(flatten)]
+    params: V1CreateParams,
+    /// Files attached to the reply.
+    #[serde(rename = "attachments[]")]
+    #[schema(content_media_type = "application/octet-stream")]
+    files: Option<Vec<Vec<u8>>>,
+}
+
+/// ITFlow 2.6's create.php: a JSON object (nothing else carries
+/// parameters).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V1ItflowCreateParams {
+    /// Required (a missing one is ITFlow's generic failure).
+    ticket_id: Option<i64>,
+    /// Required.
+    ticket_reply: Option<String>,
+    /// `Internal` (default) or `Public`, any case; anything else becomes
+    /// Internal.
+    ticket_reply_type: Option<String>,
+    /// `HH:MM:SS`; anything malformed becomes `00:00:00`.
+    ticket_reply_time_worked: Option<String>,
+    /// A `ticket_statuses` id.
+    ticket_status: Option<i64>,
+    /// The ticket's client (else the query string's); a restricted user
+    /// must be allowed it.
+    client_id: Option<i64>,
+    /// The key, when neither in the query string nor sent as
+    /// `Authorization: Bearer`.
+    api_key: Option<String>,
+}
