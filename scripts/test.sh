@@ -90,6 +90,11 @@ fi
 step "cargo test --all-targets -- --test-threads=$test_threads   (generations: $generations)"
 cargo test --all-targets -- --test-threads="$test_threads"
 
+# The OpenAPI document against the live service (schemathesis from PyPI,
+# installed once into a cached venv): every v2 operation and the v1 reads.
+step "scripts/schemathesis.sh   (answers of a live replyd checked against openapi.json)"
+bash scripts/schemathesis.sh
+
 # The benchmark must keep working; its numbers are never asserted.
 step "scripts/bench.sh --smoke   (1000 replies, 2 s per measurement; numbers not checked)"
 bash scripts/bench.sh --smoke >/dev/null
