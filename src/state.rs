@@ -24,6 +24,8 @@ pub struct AppState {
     /// Recently seen valid API keys (`key_cache_ttl_secs`).
     pub keys: db::keys::KeyCache,
     pub metrics: Metrics,
+    /// The company's time zone for v2's times, read at most once a minute.
+    pub tz: db::views::TzCache,
 }
 
 impl AppState {

@@ -116,7 +116,7 @@ impl IdempotencyKey {
 
 /// The `Idempotency-Key` header: None when absent, a 400 when it is not one
 /// valid key.
-fn idempotency_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let mut values = req.headers().get_all("idempotency-key");
     let Some(value) = values.next() else {
         return Ok(None);
@@ -138,7 +138,7 @@ fn hash_part(hasher: &mut Sha256, part: &[u8]) {
 }
 
 /// The fingerprint of a multipart request.
-fn multipart_hash(
+pub(crate) fn multipart_hash(
     req: &HttpRequest,
     fields: &HashMap<String, String>,
     files: &[ReceivedFile],
@@ -163,7 +163,7 @@ fn multipart_hash(
 }
 
 /// The fingerprint of a request with a body read whole.
-fn body_hash(req: &HttpRequest, body: &[u8]) -> [u8; 32] {
+pub(crate) fn body_hash(req: &HttpRequest, body: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hash_part(&mut hasher, req.path().as_bytes());
     hash_part(&mut hasher, req.query_string().as_bytes());
@@ -254,7 +254,10 @@ impl<A: Action + 'static> FromRequest for Authorized<A> {
 /// The whole body, at most `max_body_bytes`, arriving within
 /// `body_timeout_ms` (actix-web's own timeout covers only the head: a body
 /// that stops arriving would hold the connection forever).
-async fn read_body(payload: web::Payload, state: &AppState) -> Result<web::Bytes, ApiError> {
+pub(crate) async fn read_body(
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<web::Bytes, ApiError> {
     let limit = state.settings.max_body_bytes;
     let deadline = state.settings.body_timeout();
     tokio::time::timeout(deadline, payload.to_bytes_limited(limit))

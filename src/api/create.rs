@@ -1,9 +1,11 @@
 //! POST /api/v1/tickets/replies/create.php
 
-use crate::api::attachments;
-use crate::api::auth::{Authorized, CreateReply};
-use crate::db::create::{CreateRequest, Created, Files, Idempotent, create_keyed};
+use crate::api::attachments::{self, ReceivedFile};
+use crate::api::auth::{Authorized, CreateReply, IdempotencyKey};
+use crate::api::meta::RequestMeta;
+use crate::db::create::{Answer, CreateRequest, Created, Files, create};
 use crate::db::idempotency::Stored;
+use crate::domain::Principal;
 use crate::domain::reply::{Fields, NewAttachment};
 use crate::domain::{Author, NewReply};
 use crate::error::ApiError;
@@ -58,16 +60,47 @@ pub async fn handle(
         idempotency,
         ..
     } = auth;
-    let mut new_reply = NewReply::parse(&params)?;
+    let new_reply = NewReply::parse(&params)?;
+    let done = write_reply(
+        &state,
+        Write {
+            principal: &principal,
+            meta: &meta,
+            idempotency: idempotency.as_ref(),
+        },
+        new_reply,
+        files,
+        params.field("attachments"),
+        Answer::Insert(created_answer),
+    )
+    .await?;
+    Ok(respond(done))
+}
+
+/// Who writes, and the request's `Idempotency-Key`.
+pub struct Write<'a> {
+    pub principal: &'a Principal,
+    pub meta: &'a RequestMeta,
+    pub idempotency: Option<&'a IdempotencyKey>,
+}
+
+/// Write a legacy-dialect (or v2) reply with its files: a multipart body's
+/// parts, then an `attachments` parameter's (JSON text).
+pub async fn write_reply(
+    state: &AppState,
+    who: Write<'_>,
+    mut new_reply: NewReply,
+    mut files: Vec<ReceivedFile>,
+    attachments_param: Option<&str>,
+    answer: Answer,
+) -> Result<Created, ApiError> {
     // Writing as another agent: admins' keys and first-generation keys for
     // every client only.
-    if matches!(new_reply.author, Author::Agent(_)) && !principal.may_write_as_others() {
+    if matches!(new_reply.author, Author::Agent(_)) && !who.principal.may_write_as_others() {
         return Err(ApiError::Forbidden(Message::AuthorNotPermitted));
     }
-    // Files: a multipart body's parts, then an `attachments` parameter's.
-    let mut files = files;
-    if let Some(value) = params.field("attachments").filter(|v| !v.trim().is_empty()) {
-        files.extend(attachments::from_parameter(value, &state)?);
+    if let Some(value) = attachments_param.filter(|v| !v.trim().is_empty()) {
+        files.extend(attachments::from_parameter(value, state)?);
     }
     let mut staged = Vec::with_capacity(files.len());
     for file in files {
@@ -83,24 +116,21 @@ pub async fn handle(
     // Bounded twice by db_timeout_ms: the work (past it the transaction is
     // dropped uncommitted, a 503) and the COMMIT (past it the outcome is
     // unknown, and the answer says so).
-    let claim = idempotency.as_ref().map(|k| k.claim(&principal));
-    let done = create_keyed(
+    let claim = who.idempotency.map(|k| k.claim(who.principal));
+    create(
         &state.pool,
-        &state.write_context(&principal),
+        &state.write_context(who.principal),
         CreateRequest::Replies(&new_reply),
         Files {
             uploads: state.uploads.as_ref(),
             staged: &staged,
         },
-        &meta,
+        who.meta,
         state.settings.db_timeout(),
-        claim.as_ref().map(|claim| Idempotent {
-            claim,
-            answer: created_answer,
-        }),
+        claim.as_ref(),
+        answer,
     )
-    .await?;
-    Ok(respond(done))
+    .await
 }
 
 /// The success answer of create_output.php, as kept for an
@@ -122,7 +152,7 @@ pub fn created_answer(insert_id: u64) -> Stored {
 /// `Idempotent-Replayed: true`.
 pub fn respond(done: Created) -> HttpResponse {
     let (answer, replayed) = match done {
-        Created::Written(insert_id) => (created_answer(insert_id), false),
+        Created::Written(answer) => (answer, false),
         Created::Replayed(answer) => (answer, true),
     };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);

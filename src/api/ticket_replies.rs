@@ -202,7 +202,7 @@ pub async fn create(
     // Bounded like every database wait (db_timeout_ms), the work and the
     // COMMIT each: never a hang.
     let claim = auth.idempotency.as_ref().map(|k| k.claim(&auth.principal));
-    let done = crate::db::create::create_keyed(
+    let done = crate::db::create::create(
         &state.pool,
         &state.write_context(&auth.principal),
         CreateRequest::Itflow(&reply),
@@ -212,10 +212,8 @@ pub async fn create(
         },
         &auth.meta,
         state.settings.db_timeout(),
-        claim.as_ref().map(|claim| crate::db::create::Idempotent {
-            claim,
-            answer: crate::api::create::created_answer,
-        }),
+        claim.as_ref(),
+        crate::db::create::Answer::Insert(crate::api::create::created_answer),
     )
     .await?;
     Ok(crate::api::create::respond(done))

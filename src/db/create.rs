@@ -12,14 +12,15 @@
 
 use crate::db::idempotency::{self, Claim, Claimed, Stored};
 use crate::db::snapshot::{SnapshotRequest, TicketMatch, find_ticket, read_locked, read_statuses};
-use crate::db::{write_then_commit_or, writer};
+use crate::db::{views, write_then_commit_or, writer};
 use crate::domain::flavour::MailSetting;
 use crate::domain::plan::{Actor, WriteContext, WritePlan};
 use crate::domain::plan_itflow::{self, ItflowReply};
 use crate::domain::reply::{STATUS_OPEN, STATUS_RESOLVED};
 use crate::domain::status::StatusEntry;
 use crate::domain::{
-    Author, NewReply, ReplyType, RequestMeta, StatusChange, plan_replies, reply_email, status,
+    Author, ClientScope, NewReply, ReplyType, RequestMeta, StatusChange, plan_replies, reply_email,
+    status,
 };
 use crate::error::ApiError;
 use crate::messages::Message;
@@ -129,9 +130,70 @@ pub struct Files<'a> {
     pub staged: &'a [StagedFile],
 }
 
-/// Write the reply and/or status change; the new reply's id, 0 for a
-/// status-only call. Its files get their final names only once COMMIT
-/// succeeded ([`crate::uploads`]).
+/// The answer a write gets (kept with it, in its transaction, for an
+/// `Idempotency-Key`).
+#[derive(Clone, Copy)]
+pub enum Answer {
+    /// Made from the new reply's id alone (v1: create_output.php's).
+    Insert(fn(u64) -> Stored),
+    /// v2: the new reply as `GET /api/v2/replies/{id}` shows it (201), or
+    /// for a status-only change the ticket with the first `replies` of its
+    /// replies (200); read inside the transaction, so exactly what was
+    /// written.
+    View { replies: u64, byte_budget: usize },
+}
+
+impl Answer {
+    async fn make<Q: Queryable>(
+        self,
+        q: &mut Q,
+        insert_id: u64,
+        ticket_id: i64,
+    ) -> Result<Stored, ApiError> {
+        let (replies, byte_budget) = match self {
+            Answer::Insert(answer) => return Ok(answer(insert_id)),
+            Answer::View {
+                replies,
+                byte_budget,
+            } => (replies, byte_budget),
+        };
+        let tz = views::company_tz(q).await?;
+        // The ticket is the request's own, already found in its scope.
+        let scope = ClientScope::AllClients;
+        let json = |status: u16, body: Vec<u8>| Stored {
+            status,
+            content_type: "application/json".into(),
+            body,
+        };
+        if insert_id > 0 {
+            let request = views::ListRequest::one_reply(insert_id as i64, scope, byte_budget);
+            let (reply, _) = views::read_page(q, &request, &tz).await?;
+            return Ok(json(
+                201,
+                serde_json::to_vec(&reply.first()).unwrap_or_default(),
+            ));
+        }
+        let ticket =
+            views::ticket_with_replies(q, ticket_id, &scope, replies, byte_budget, &tz).await?;
+        Ok(json(200, serde_json::to_vec(&ticket).unwrap_or_default()))
+    }
+}
+
+/// What a create did.
+pub enum Created {
+    /// Wrote; the answer.
+    Written(Stored),
+    /// The same request with the same `Idempotency-Key` was answered
+    /// before: that answer; nothing was written.
+    Replayed(Stored),
+}
+
+/// Write the reply and/or status change, and make its answer. With an
+/// `Idempotency-Key` (`claim`), the key is claimed in the transaction
+/// before the ticket is locked, and the answer kept in it before COMMIT
+/// ([`crate::db::idempotency`]). The files get their final names only once
+/// COMMIT succeeded ([`crate::uploads`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     pool: &Pool,
     ctx: &WriteContext<'_>,
@@ -139,40 +201,8 @@ pub async fn create(
     files: Files<'_>,
     meta: &RequestMeta,
     limit: Duration,
-) -> Result<u64, ApiError> {
-    match create_keyed(pool, ctx, request, files, meta, limit, None).await? {
-        Created::Written(insert_id) => Ok(insert_id),
-        Created::Replayed(_) => unreachable!("no Idempotency-Key, no replay"),
-    }
-}
-
-/// An `Idempotency-Key`'s claim, and the answer a write gets (kept with
-/// the write, in its transaction).
-pub struct Idempotent<'a> {
-    pub claim: &'a Claim,
-    pub answer: fn(u64) -> Stored,
-}
-
-/// What a create did.
-pub enum Created {
-    /// Wrote; the new reply's id (0 for a status-only call).
-    Written(u64),
-    /// The same request with the same `Idempotency-Key` was answered
-    /// before: that answer; nothing was written.
-    Replayed(Stored),
-}
-
-/// [`create`], with an `Idempotency-Key`: the key is claimed in the
-/// transaction before the ticket is locked, and the answer kept in it
-/// before COMMIT ([`crate::db::idempotency`]).
-pub async fn create_keyed(
-    pool: &Pool,
-    ctx: &WriteContext<'_>,
-    request: CreateRequest<'_>,
-    files: Files<'_>,
-    meta: &RequestMeta,
-    limit: Duration,
-    idempotent: Option<Idempotent<'_>>,
+    claim: Option<&Claim>,
+    answer: Answer,
 ) -> Result<Created, ApiError> {
     // Refusals that need no database come before any connection.
     match request {
@@ -188,9 +218,8 @@ pub async fn create_keyed(
             // open: 500.
             let mut tx = pool.start_transaction(TxOpts::default()).await?;
             let work = async {
-                if let Some(keyed) = &idempotent
-                    && let Claimed::Replay(answer) =
-                        idempotency::claim(&mut tx, keyed.claim).await?
+                if let Some(claim) = claim
+                    && let Claimed::Replay(answer) = idempotency::claim(&mut tx, claim).await?
                 {
                     return Ok(Done::Replayed(answer));
                 }
@@ -211,10 +240,11 @@ pub async fn create_keyed(
                 };
                 let insert_id = writer::write(&mut tx, &plan, meta).await?;
                 let placed = place(files, &plan)?;
-                if let Some(keyed) = &idempotent {
-                    idempotency::record(&mut tx, keyed.claim, &(keyed.answer)(insert_id)).await?;
+                let answer = answer.make(&mut tx, insert_id, plan.ticket_id).await?;
+                if let Some(claim) = claim {
+                    idempotency::record(&mut tx, claim, &answer).await?;
                 }
-                Ok::<_, ApiError>(Done::Written(insert_id, placed))
+                Ok::<_, ApiError>(Done::Written(answer, placed))
             };
             let done = work.await.map_err(ApiError::in_transaction)?;
             Ok((tx, done))
@@ -227,8 +257,8 @@ pub async fn create_keyed(
         },
     )
     .await?;
-    let (insert_id, placed) = match done {
-        Done::Written(insert_id, placed) => (insert_id, placed),
+    let (answer, placed) = match done {
+        Done::Written(answer, placed) => (answer, placed),
         Done::Replayed(answer) => return Ok(Created::Replayed(answer)),
     };
     for file in placed {
@@ -238,12 +268,12 @@ pub async fn create_keyed(
             log::error!("naming a committed attachment: {e}");
         }
     }
-    Ok(Created::Written(insert_id))
+    Ok(Created::Written(answer))
 }
 
 /// What the transaction did, before COMMIT.
 enum Done {
-    Written(u64, Vec<PlacedFile>),
+    Written(Stored, Vec<PlacedFile>),
     Replayed(Stored),
 }
 

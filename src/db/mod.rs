@@ -10,6 +10,7 @@ pub mod replies;
 pub mod schema;
 pub mod snapshot;
 pub mod text;
+pub mod views;
 pub mod writer;
 
 use crate::error::ApiError;

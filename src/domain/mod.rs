@@ -15,6 +15,7 @@ pub mod sla;
 pub mod sla_clock;
 pub mod snapshot;
 pub mod status;
+pub mod view;
 
 pub use audit::RequestMeta;
 pub use flavour::Flavour;

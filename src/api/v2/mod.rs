@@ -4,10 +4,13 @@
 //! through the same scope, creates through the same planner and writer.
 
 pub mod auth;
+pub mod create;
 pub mod problem;
+pub mod query;
+pub mod read;
 
 use crate::error::ApiError;
-use actix_web::{Resource, Route, Scope, web};
+use actix_web::{Resource, Route, Scope, guard, web};
 use problem::V2Error;
 
 pub const PREFIX: &str = "/api/v2";
@@ -20,20 +23,27 @@ pub fn scope() -> Scope {
     web::scope(PREFIX)
         .service(resource(
             "/tickets/{ticket}/replies",
-            "GET, POST",
-            vec![web::get().to(not_yet), web::post().to(not_yet)],
+            "GET, HEAD, POST",
+            vec![
+                get().to(read::ticket_replies),
+                web::post().to(create::handle),
+            ],
         ))
         .service(resource(
             "/tickets/{ticket}",
-            "GET",
-            vec![web::get().to(not_yet)],
+            "GET, HEAD",
+            vec![get().to(read::ticket)],
         ))
         .service(resource(
             "/replies/{reply_id}",
-            "GET",
-            vec![web::get().to(not_yet)],
+            "GET, HEAD",
+            vec![get().to(read::reply)],
         ))
-        .service(resource("/replies", "GET", vec![web::get().to(not_yet)]))
+        .service(resource(
+            "/replies",
+            "GET, HEAD",
+            vec![get().to(read::all_replies)],
+        ))
         .default_service(web::to(no_route))
 }
 
@@ -53,6 +63,7 @@ async fn no_route() -> Result<actix_web::HttpResponse, V2Error> {
     Err(ApiError::NoRoute.into())
 }
 
-async fn not_yet() -> Result<actix_web::HttpResponse, V2Error> {
-    Err(ApiError::NoRoute.into())
+/// GET, and HEAD with it.
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
