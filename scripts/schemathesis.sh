@@ -123,7 +123,9 @@ st_run() {
     step "schemathesis: $name (at most $max_examples examples per operation, $workers workers, seed $seed)"
     local seed_args=(--seed "$seed")
     [ "$seed" = random ] && seed_args=()
-    "$venv/bin/st" run "$base/api/openapi.json" \
+    # In the scratch folder: schemathesis keeps a cache of failures in its
+    # working directory (.schemathesis/), which a run must not inherit.
+    (cd "$work" && "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" \
         --header "Authorization: Bearer $key" \
         --checks all \
         --max-examples "$max_examples" \
@@ -133,8 +135,25 @@ st_run() {
         --generation-with-security-parameters false \
         --output-truncate false \
         "${seed_args[@]}" \
-        "$@"
+        "$@")
 }
+
+# positive_data_acceptance: a request valid by the document must not be
+# refused, except with 404 (no such ticket: the path's ticket is generated),
+# 409 (a closed ticket) and 422: v2 refuses there what a schema cannot say
+# (a cursor replyd never gave out, a status not settable on that ticket
+# now, `body` blank without a `status`).
+# And for v2's create, 400 too: schemathesis's coverage phase sends a
+# multipart body with no part at all (despite the document's
+# minProperties: 1), which RFC 2046 makes malformed.
+cat >"$work/schemathesis.toml" <<'TOML'
+[checks.positive_data_acceptance]
+expected-statuses = ["2XX", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-operation-id = "v2_create_reply"
+checks.positive_data_acceptance.expected-statuses = ["2XX", "400", "401", "403", "404", "409", "422", "429"]
+TOML
 
 start=$SECONDS
 # v1 reads, every check but the two above and:

@@ -24,7 +24,7 @@ use serde::Serialize;
     tag = "v1",
     operation_id = "v1_create_reply",
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
     ),
     request_body(
         description = "The parameters (the query string is read too); a body that is a JSON object is read as JSON whatever its Content-Type",

@@ -7,7 +7,7 @@
 use actix_web::HttpResponse;
 use std::sync::OnceLock;
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
 };
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Server};
@@ -27,6 +27,11 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
         crate::api::attachment::handle,
         crate::api::ticket_replies::read,
         crate::api::ticket_replies::create,
+        crate::api::v2::read::ticket_replies,
+        crate::api::v2::create::handle,
+        crate::api::v2::read::ticket,
+        crate::api::v2::read::reply,
+        crate::api::v2::read::all_replies,
         serve,
     ),
     components(schemas(
@@ -40,11 +45,15 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
         V1ItflowCreateParams,
         crate::api::v2::problem::Problem,
         crate::error::FieldError,
+        V2NewReply,
+        ListOrder,
+        ReplyType,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &V2Common),
     tags(
         (name = "v1", description = "replyd's own ITFlow-style endpoints (`/api/v1/tickets/replies/`)"),
         (name = "v1 ITFlow", description = "ITFlow 2.6's own endpoints (`/api/v1/ticket_replies/`), as ITFlow answers them"),
+        (name = "v2", description = "replyd's own API: typed JSON, RFC 9457 problems, Bearer keys only, keyset paging"),
         (name = "meta", description = "This document"),
     ),
 )]
@@ -331,7 +340,8 @@ pub struct V1CreateParams {
 
 /// replyd's own create.php as `multipart/form-data`: the parameters as
 /// ordinary parts (`api_key` before the files), files as parts named
-/// `attachments[]` or `file[]`.
+/// `attachments[]` or `file[]`. At least one part (RFC 2046: a multipart
+/// body without parts is malformed, a 400).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct V1CreateMultipart {
@@ -340,7 +350,7 @@ pub struct V1CreateMultipart {
     params: V1CreateParams,
     /// Files attached to the reply.
     #[serde(rename = "attachments[]")]
-    #[schema(content_media_type = "application/octet-stream")]
+    #[schema(schema_with = files)]
     files: Option<Vec<Vec<u8>>>,
 }
 
@@ -366,4 +376,289 @@ pub struct V1ItflowCreateParams {
     /// The key, when neither in the query string nor sent as
     /// `Authorization: Bearer`.
     api_key: Option<String>,
+}
+
+/// v2 lists: by reply id, ascending or descending.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ListOrder {
+    Asc,
+    Desc,
+}
+
+/// A reply's type.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ReplyType {
+    Internal,
+    Public,
+    Client,
+}
+
+/// v2's new reply: at least a non-blank `body` or a `status`. Unknown
+/// fields are refused (422), as is every invalid field, all at once.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V2NewReply {
+    /// The reply, HTML (or Markdown with `body_format`).
+    body: Option<String>,
+    #[schema(inline)]
+    body_format: Option<BodyFormat>,
+    /// Default `internal`; `public_email` also queues the agent UI's email
+    /// (when the server's `email_replies` is on).
+    #[schema(inline)]
+    visibility: Option<Visibility>,
+    #[schema(schema_with = time_worked)]
+    time_worked: Option<String>,
+    /// The status to move the ticket to: a `ticket_statuses` id, or its
+    /// name (any case).
+    #[schema(schema_with = id_or_name)]
+    status: Option<String>,
+    /// The reply is written on behalf of this agent (an admin's key, or a
+    /// first-generation key for every client).
+    #[schema(minimum = 1)]
+    author_user_id: Option<u64>,
+    author_email: Option<String>,
+    /// The reply is this contact's (the customer's); no `status`,
+    /// `visibility`, `time_worked` or `author_*` with it.
+    #[schema(minimum = 1)]
+    contact_id: Option<u64>,
+    contact_email: Option<String>,
+    /// A backdated reply (with `body`): RFC 3339 with an offset, or
+    /// `YYYY-MM-DD HH:MM:SS` on the company's clock; not in the future,
+    /// not before the ticket.
+    #[schema(example = "2026-11-20T09:30:00+01:00")]
+    created: Option<String>,
+    /// Files (with `body`).
+    attachments: Option<Vec<V2NewAttachment>>,
+}
+
+/// `body`'s format.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum BodyFormat {
+    /// Stored as sent (the default).
+    Html,
+    /// Rendered to clean HTML.
+    Markdown,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum Visibility {
+    Internal,
+    Public,
+    PublicEmail,
+}
+
+/// Files of a multipart body: parts of any type.
+fn files() -> Schema {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .content_media_type("application/octet-stream"),
+        )
+        .description(Some("Files attached to the reply (`file[]` too on v1)"))
+        .into()
+}
+
+/// `time_worked`: whole seconds, or `H:MM:SS`; at most 838:59:59.
+fn time_worked() -> Schema {
+    let seconds = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(3020399));
+    let clock = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(
+            "^([0-7]?[0-9]?[0-9]|8[0-2][0-9]|83[0-8]):[0-5]?[0-9]:[0-5]?[0-9]$",
+        ))
+        .examples(["1:30:00"]);
+    OneOfBuilder::new()
+        .item(seconds)
+        .item(clock)
+        .description(Some(
+            "Time worked: whole seconds, or `H:MM:SS`; at most 838:59:59",
+        ))
+        .into()
+}
+
+/// `status`: a `ticket_statuses` id, or its name (any case).
+fn id_or_name() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("[^0-9 ]"))
+                .examples(["Resolved"]),
+        )
+        .description(Some(
+            "The status to move the ticket to: a `ticket_statuses` id, or its name (any case)",
+        ))
+        .into()
+}
+
+/// A file sent in JSON.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V2NewAttachment {
+    /// The file's name; its extension must be one ITFlow accepts.
+    #[schema(example = "notes.txt")]
+    name: String,
+    /// The file's bytes, base64.
+    #[schema(content_encoding = "base64")]
+    data: String,
+}
+
+/// v2's new reply as `multipart/form-data`: the fields as text parts
+/// (`attachments` as that JSON array's text), files as `attachments[]`
+/// parts. At least one part (RFC 2046: a multipart body without parts is
+/// malformed, a 400).
+#[derive(ToSchema)]
+#[schema(min_properties = 1)]
+#[allow(dead_code)]
+pub struct V2NewReplyMultipart {
+    body: Option<String>,
+    body_format: Option<String>,
+    visibility: Option<String>,
+    time_worked: Option<String>,
+    status: Option<String>,
+    author_user_id: Option<String>,
+    author_email: Option<String>,
+    contact_id: Option<String>,
+    contact_email: Option<String>,
+    created: Option<String>,
+    /// Files attached to the reply.
+    #[serde(rename = "attachments[]")]
+    #[schema(schema_with = files)]
+    files: Option<Vec<Vec<u8>>>,
+}
+
+/// What every v2 operation may answer besides its own statuses, and the
+/// rate-limit headers on every v2 answer.
+struct V2Common;
+
+const RATE_LIMIT_HEADERS: [(&str, &str); 3] = [
+    ("RateLimit-Limit", "Requests the key may make in the window"),
+    ("RateLimit-Remaining", "Requests left in the window"),
+    ("RateLimit-Reset", "Seconds until the window resets"),
+];
+
+/// (status, component name, description, extra header)
+const V2_COMMON: [(&str, &str, &str, Option<(&str, &str)>); 5] = [
+    (
+        "401",
+        "V2Unauthorized",
+        "No `Authorization: Bearer` key, or an unknown or expired one",
+        Some(("WWW-Authenticate", "`Bearer`")),
+    ),
+    (
+        "403",
+        "V2Forbidden",
+        "A user-tied key whose user is inactive, archived, or whose role may not do this",
+        None,
+    ),
+    (
+        "429",
+        "V2TooManyRequests",
+        "The key's rate limit is spent",
+        Some((
+            "Retry-After",
+            "Seconds until a request is let through again",
+        )),
+    ),
+    (
+        "500",
+        "V2ServerError",
+        "The database failed (nothing written), or a create's COMMIT failed (may or may not be saved: retry with the same Idempotency-Key)",
+        None,
+    ),
+    (
+        "503",
+        "V2Unavailable",
+        "The database cannot be reached in time (nothing written; try again), or the uploads folder cannot be written",
+        None,
+    ),
+];
+
+fn integer_header(description: &str) -> utoipa::openapi::Header {
+    utoipa::openapi::HeaderBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        ))
+        .description(Some(description))
+        .build()
+}
+
+impl Modify for V2Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let header_ref = |name: &str| RefOr::Ref(Ref::new(format!("#/components/headers/{name}")));
+        for (name, description) in RATE_LIMIT_HEADERS {
+            components
+                .headers
+                .insert(name.into(), RefOr::T(integer_header(description)));
+        }
+        for (_, name, description, extra) in V2_COMMON {
+            let mut response = ResponseBuilder::new().description(description).content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(
+                        crate::api::v2::problem::Problem::name(),
+                    )))
+                    .build(),
+            );
+            if let Some((header, description)) = extra {
+                let schema = if header == "Retry-After" {
+                    integer_header(description)
+                } else {
+                    utoipa::openapi::HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .description(Some(description))
+                        .build()
+                };
+                response = response.header(header, schema);
+            }
+            let mut response = response.build();
+            for (header, _) in RATE_LIMIT_HEADERS {
+                response.headers.insert(header.into(), header_ref(header));
+            }
+            components.responses.insert(name.into(), RefOr::T(response));
+        }
+        // Unknown fields are refused (422).
+        if let Some(RefOr::T(Schema::Object(new_reply))) =
+            components.schemas.get_mut(V2NewReply::name().as_ref())
+        {
+            new_reply.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with(crate::api::v2::PREFIX) {
+                continue;
+            }
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        for (header, _) in RATE_LIMIT_HEADERS {
+                            response.headers.insert(header.into(), header_ref(header));
+                        }
+                    }
+                }
+                for (status, name, _, _) in V2_COMMON {
+                    op.responses
+                        .responses
+                        .entry(status.into())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+        }
+    }
 }

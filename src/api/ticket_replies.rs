@@ -131,7 +131,7 @@ pub async fn read(
     operation_id = "v1_itflow_create_reply",
     params(
         ("client_id" = Option<i64>, Query, description = "When the body has none: the ticket's client"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
     ),
     request_body(
         description = "A JSON object (whatever its Content-Type); any other body carries no parameters",

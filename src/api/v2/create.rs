@@ -301,6 +301,43 @@ async fn read_request(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v2/tickets/{ticket}/replies",
+    tag = "v2",
+    operation_id = "v2_create_reply",
+    summary = "Add a reply, and/or change the ticket's status",
+    description = "Written as v1's create writes it (the agent UI's rows), in one transaction; nothing is written unless the answer is 200 or 201.",
+    params(
+        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`), or its number with its prefix (`TCK-12`, any case)"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
+    ),
+    request_body(
+        description = "A JSON object, or multipart/form-data: the same fields as text parts, files as `attachments[]` parts",
+        content(
+            (crate::api::openapi::V2NewReply = "application/json"),
+            (inline(crate::api::openapi::V2NewReplyMultipart) = "multipart/form-data"),
+        ),
+    ),
+    responses(
+        (status = 201, description = "The new reply", body = crate::domain::view::ReplyView, headers(
+            ("Location" = String, description = "The reply: `/api/v2/replies/{id}`"),
+            ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same Idempotency-Key"),
+        )),
+        (status = 200, description = "A status change without a reply: the ticket", body = crate::domain::view::TicketWithReplies, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same Idempotency-Key"),
+        )),
+        (status = 400, description = "A body that cannot be read (broken JSON, not an object, not UTF-8), an Idempotency-Key that cannot be read", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A key whose user may not change tickets; `author_*` without an admin's key", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket in the key's scope (missing and out of scope look the same)", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "A body that stopped arriving", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A closed ticket, or a ticket number that names several tickets", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over its limit, a file over `max_attachment_bytes`", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body neither JSON nor multipart/form-data", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, every one listed in `errors`; a request the rules refuse (a status not settable now, say); an Idempotency-Key used for a different request", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn handle(
     key: Bearer<Write>,
     ticket: web::Path<String>,

@@ -54,6 +54,31 @@ async fn find_ticket(conn: &mut Conn, raw: &str, key: &Bearer<Read>) -> Result<i
 }
 
 /// `GET /api/v2/tickets/{ticket}/replies` (oldest first unless `order`).
+#[utoipa::path(
+    get,
+    path = "/api/v2/tickets/{ticket}/replies",
+    tag = "v2",
+    operation_id = "v2_list_ticket_replies",
+    summary = "A ticket's replies",
+    description = "Oldest first unless `order`; a page ends early once its replies' text passes 1 MiB (`next_cursor` continues).",
+    params(
+        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`), or its number with its prefix (`TCK-12`, any case)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies on a page, 1 to `max_page_size` (default 1000); default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before (for the same `order`)"),
+        ("order" = Option<crate::api::openapi::ListOrder>, Query, description = "By reply id"),
+        ("type" = Option<crate::api::openapi::ReplyType>, Query, description = "Only replies of this type (any case)"),
+        ("include_archived" = Option<bool>, Query, description = "Include archived replies (`true`/`false`, `1`/`0`); default false"),
+        ("updated_since" = Option<String>, Query, format = DateTime, description = "Only replies created, updated or archived at or after this RFC 3339 time (with its offset)"),
+    ),
+    responses(
+        (status = 200, description = "A page of replies", body = crate::domain::view::ReplyPage),
+        (status = 400, description = "A query string that cannot be read", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket in the key's scope (missing and out of scope look the same)", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A ticket number that names several tickets (use the id)", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters, every one listed in `errors`", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn ticket_replies(
     key: Bearer<Read>,
     ticket: web::Path<String>,
@@ -72,6 +97,28 @@ pub async fn ticket_replies(
 
 /// `GET /api/v2/replies`: every reply in the key's scope (newest first
 /// unless `order`); with `updated_since`, what changed since.
+#[utoipa::path(
+    get,
+    path = "/api/v2/replies",
+    tag = "v2",
+    operation_id = "v2_list_replies",
+    summary = "Every reply the key may see",
+    description = "Newest first unless `order`; with `updated_since`, what changed since. A page ends early once its replies' text passes 1 MiB (`next_cursor` continues).",
+    params(
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies on a page, 1 to `max_page_size` (default 1000); default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before (for the same `order`)"),
+        ("order" = Option<crate::api::openapi::ListOrder>, Query, description = "By reply id"),
+        ("type" = Option<crate::api::openapi::ReplyType>, Query, description = "Only replies of this type (any case)"),
+        ("include_archived" = Option<bool>, Query, description = "Include archived replies (`true`/`false`, `1`/`0`); default false"),
+        ("updated_since" = Option<String>, Query, format = DateTime, description = "Only replies created, updated or archived at or after this RFC 3339 time (with its offset)"),
+    ),
+    responses(
+        (status = 200, description = "A page of replies", body = crate::domain::view::ReplyPage),
+        (status = 400, description = "A query string that cannot be read", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters, every one listed in `errors`", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn all_replies(
     key: Bearer<Read>,
     req: HttpRequest,
@@ -122,6 +169,21 @@ async fn page(
 }
 
 /// `GET /api/v2/replies/{reply_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v2/replies/{reply_id}",
+    tag = "v2",
+    operation_id = "v2_get_reply",
+    summary = "One reply",
+    params(
+        ("reply_id" = String, Path, example = "1", description = "The reply's id"),
+    ),
+    responses(
+        (status = 200, description = "The reply", body = crate::domain::view::ReplyView),
+        (status = 404, description = "No such reply in the key's scope (missing and out of scope look the same)", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn reply(
     key: Bearer<Read>,
     reply_id: web::Path<String>,
@@ -142,6 +204,26 @@ pub async fn reply(
 
 /// `GET /api/v2/tickets/{ticket}`: the ticket with its first replies
 /// (`limit`, oldest first).
+#[utoipa::path(
+    get,
+    path = "/api/v2/tickets/{ticket}",
+    tag = "v2",
+    operation_id = "v2_get_ticket",
+    summary = "A ticket with its first replies",
+    description = "The ticket, and its first `limit` replies oldest first (`replies_next_cursor` continues with the ticket's replies).",
+    params(
+        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`), or its number with its prefix (`TCK-12`, any case)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies shown, 1 to `max_page_size` (default 1000); default 50"),
+    ),
+    responses(
+        (status = 200, description = "The ticket", body = crate::domain::view::TicketWithReplies),
+        (status = 400, description = "A query string that cannot be read", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket in the key's scope (missing and out of scope look the same)", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A ticket number that names several tickets (use the id)", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid parameters, every one listed in `errors`", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn ticket(
     key: Bearer<Read>,
     ticket: web::Path<String>,
