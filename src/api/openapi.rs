@@ -398,6 +398,12 @@ pub enum ReplyType {
 /// v2's new reply: at least a non-blank `body` or a `status`. Unknown
 /// fields are refused (422), as is every invalid field, all at once.
 #[derive(ToSchema)]
+#[schema(example = json!({
+    "body": "<p>Replaced the toner.</p>",
+    "visibility": "public",
+    "time_worked": "0:15:00",
+    "status": "On Hold"
+}))]
 #[allow(dead_code)]
 pub struct V2NewReply {
     /// The reply, HTML (or Markdown with `body_format`).
@@ -550,41 +556,50 @@ const RATE_LIMIT_HEADERS: [(&str, &str); 3] = [
     ("RateLimit-Reset", "Seconds until the window resets"),
 ];
 
-/// (status, component name, description, extra header)
-const V2_COMMON: [(&str, &str, &str, Option<(&str, &str)>); 5] = [
-    (
-        "401",
-        "V2Unauthorized",
-        "No `Authorization: Bearer` key, or an unknown or expired one",
-        Some(("WWW-Authenticate", "`Bearer`")),
-    ),
-    (
-        "403",
-        "V2Forbidden",
-        "A user-tied key whose user is inactive, archived, or whose role may not do this",
-        None,
-    ),
-    (
-        "429",
-        "V2TooManyRequests",
-        "The key's rate limit is spent",
-        Some((
+/// A response every v2 operation may give.
+struct Common {
+    status: &'static str,
+    /// Its name under `components/responses`.
+    name: &'static str,
+    description: &'static str,
+    /// A header of its own: name and description.
+    header: Option<(&'static str, &'static str)>,
+}
+
+const V2_COMMON: [Common; 5] = [
+    Common {
+        status: "401",
+        name: "V2Unauthorized",
+        description: "No `Authorization: Bearer` key, or an unknown or expired one",
+        header: Some(("WWW-Authenticate", "`Bearer`")),
+    },
+    Common {
+        status: "403",
+        name: "V2Forbidden",
+        description: "A user-tied key whose user is inactive, archived, or whose role may not do this",
+        header: None,
+    },
+    Common {
+        status: "429",
+        name: "V2TooManyRequests",
+        description: "The key's rate limit is spent",
+        header: Some((
             "Retry-After",
             "Seconds until a request is let through again",
         )),
-    ),
-    (
-        "500",
-        "V2ServerError",
-        "The database failed (nothing written), or a create's COMMIT failed (may or may not be saved: retry with the same Idempotency-Key)",
-        None,
-    ),
-    (
-        "503",
-        "V2Unavailable",
-        "The database cannot be reached in time (nothing written; try again), or the uploads folder cannot be written",
-        None,
-    ),
+    },
+    Common {
+        status: "500",
+        name: "V2ServerError",
+        description: "The database failed (nothing written), or a create's COMMIT failed (may or may not be saved: retry with the same Idempotency-Key)",
+        header: None,
+    },
+    Common {
+        status: "503",
+        name: "V2Unavailable",
+        description: "The database cannot be reached in time (nothing written; try again), or the uploads folder cannot be written",
+        header: None,
+    },
 ];
 
 fn integer_header(description: &str) -> utoipa::openapi::Header {
@@ -608,7 +623,13 @@ impl Modify for V2Common {
                 .headers
                 .insert(name.into(), RefOr::T(integer_header(description)));
         }
-        for (_, name, description, extra) in V2_COMMON {
+        for Common {
+            name,
+            description,
+            header: extra,
+            ..
+        } in V2_COMMON
+        {
             let mut response = ResponseBuilder::new().description(description).content(
                 "application/problem+json",
                 ContentBuilder::new()
@@ -652,7 +673,7 @@ impl Modify for V2Common {
                         }
                     }
                 }
-                for (status, name, _, _) in V2_COMMON {
+                for Common { status, name, .. } in V2_COMMON {
                     op.responses
                         .responses
                         .entry(status.into())
