@@ -33,3 +33,4 @@ mod startup;
 mod systemd;
 mod timezones;
 mod user_keys;
+mod v2;
