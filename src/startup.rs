@@ -117,6 +117,7 @@ impl Application {
             flavour: schema.flavour(),
             schema,
             keys: db::keys::KeyCache::new(Duration::from_secs(settings.key_cache_ttl_secs)),
+            rate_limits: crate::ratelimit::RateLimits::from_settings(&settings),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

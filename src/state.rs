@@ -24,6 +24,8 @@ pub struct AppState {
     /// Recently seen valid API keys (`key_cache_ttl_secs`).
     pub keys: db::keys::KeyCache,
     pub metrics: Metrics,
+    /// `/api/v2`'s per-key rate limits; None when they are off.
+    pub rate_limits: Option<crate::ratelimit::RateLimits>,
 }
 
 impl AppState {
