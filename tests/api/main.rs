@@ -25,6 +25,7 @@ mod perf;
 mod private_db;
 mod probe_load;
 mod process;
+mod rate_limits;
 mod read;
 mod scope_props;
 mod shutdown;
