@@ -154,6 +154,9 @@ async fn reads_are_typed(generation: Generation) {
     )
     .await;
     assert_eq!(ids(&all.ok(200)), [1, 2, 3, 5, 6]);
+    // A ticket without replies: an empty page, not a 404.
+    let empty = get(&app, GLOBAL_KEY, "/api/v2/tickets/3/replies").await;
+    assert_eq!(empty.ok(200), json!({"data": [], "next_cursor": null}));
     // Every reply in scope, newest first.
     let everything = get(&app, GLOBAL_KEY, "/api/v2/replies").await.ok(200);
     assert_eq!(ids(&everything), [7, 6, 4, 3, 2, 1]);
