@@ -31,7 +31,7 @@ sizes=()
 duration=5
 rounds=5
 out=BENCHMARKS.md
-scenarios=(read-ticket read-reply read-all create-reply create-status)
+scenarios=(read-ticket v2-read-ticket read-reply read-all create-reply create-status)
 smoke=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -49,7 +49,7 @@ if [ $smoke = 1 ]; then
     [ ${#sizes[@]} -gt 0 ] || sizes=(1000)
     duration=2
     rounds=1
-    scenarios=(read-ticket create-reply)
+    scenarios=(read-ticket v2-read-ticket create-reply)
     [ "$out" != BENCHMARKS.md ] || out=$target_dir/bench-smoke.md
 fi
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 100000)
@@ -95,7 +95,8 @@ start_replyd() {
     local url=$1 logf
     shift
     logf=$(mktemp "$tmp/replyd.XXXX.log")
-    env "$@" REPLYD_DATABASE_URL="$url" REPLYD_LISTEN=127.0.0.1:0 \
+    # Rate limits off: the benchmark is one key sending as fast as it can.
+    env REPLYD_RATE_LIMIT_PER_SECOND=0 "$@" REPLYD_DATABASE_URL="$url" REPLYD_LISTEN=127.0.0.1:0 \
         REPLYD_DB_POOL_MAX=$pool_max "$bin/replyd" >/dev/null 2>"$logf" &
     pid=$!
     pids+=("$pid")
@@ -161,6 +162,10 @@ wrk_run() {
     local port=$1 scenario=$2 c=$3 secs=$4 url threads=1 script=() o
     case $scenario in
     read-ticket) url="/api/v1/tickets/replies/read.php?api_key=$key&ticket_id=$bench_ticket" ;;
+    v2-read-ticket)
+        url="/api/v2/tickets/$bench_ticket/replies?limit=50"
+        script=(-H "Authorization: Bearer $key")
+        ;;
     read-reply) url="/api/v1/tickets/replies/read.php?api_key=$key&reply_id=$bench_reply" ;;
     read-all) url="/api/v1/tickets/replies/read.php?api_key=$key" ;;
     create-reply | create-status)
@@ -212,12 +217,13 @@ curl_once() {
     local port=$1 scenario=$2 body
     case $scenario in
     read-ticket) body=$(curl -sf "http://127.0.0.1:$port/api/v1/tickets/replies/read.php?api_key=$key&ticket_id=$bench_ticket") ;;
+    v2-read-ticket) body=$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$port/api/v2/tickets/$bench_ticket/replies?limit=50") ;;
     read-reply) body=$(curl -sf "http://127.0.0.1:$port/api/v1/tickets/replies/read.php?api_key=$key&reply_id=$bench_reply") ;;
     read-all) body=$(curl -sf "http://127.0.0.1:$port/api/v1/tickets/replies/read.php?api_key=$key") ;;
     create-reply) body=$(curl -sf -d "api_key=$key&ticket_id=$create_ticket&ticket_reply=bench+reply" "http://127.0.0.1:$port/api/v1/tickets/replies/create.php") ;;
     create-status) body=$(curl -sf -d "api_key=$key&ticket_id=$create_ticket&status=2" "http://127.0.0.1:$port/api/v1/tickets/replies/create.php") ;;
     esac
-    [[ $body == '{"success":"True"'* ]] || { echo "bench: $scenario answered: $body" >&2; return 1; }
+    [[ $body == '{"success":"True"'* || $body == '{"data":[{'* ]] || { echo "bench: $scenario answered: $body" >&2; return 1; }
     printf '%s' "$body" >"$tmp/$scenario.body"
 }
 
@@ -300,6 +306,11 @@ cpu_table=$tmp/cpu.md
     echo "| replies | scenario | key cache | requests | commands sent to MariaDB (by kind) | round trips per request |"
     echo "| ---: | --- | --- | ---: | --- | ---: |"
 } >"$trips"
+v2_table=$tmp/v2.md
+{
+    echo "| replies | conc. | v1 read.php req/s | v1 p99 ms | v2 req/s | v2 p99 ms | v2 ÷ v1 | by round | target ≥ 1.00 |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+} >"$v2_table"
 rss_lines=()
 
 for n in "${sizes[@]}"; do
@@ -357,7 +368,7 @@ for n in "${sizes[@]}"; do
             fratio=$(ratio "$fr" "$br")
             pr=$(ratio "$p99" "$bp99")
             case $scenario in
-            read-ticket) want=0.80 ;;
+            read-ticket | v2-read-ticket) want=0.80 ;;
             create-*) want=0.70 ;;
             *) want='' ;;
             esac
@@ -374,6 +385,28 @@ for n in "${sizes[@]}"; do
         done
         kill "$floor_pid"; wait "$floor_pid" 2>/dev/null || true
     done
+    # v2's read by ticket against v1's, on the same replyd, in turns
+    # (which goes first alternates): the target is v2 at least as fast.
+    if [[ " ${scenarios[*]} " == *" v2-read-ticket "* && " ${scenarios[*]} " == *" read-ticket "* ]]; then
+        for c in 1 32; do
+            v1s=() v2s=() by_round=()
+            for ((k = 1; k <= rounds; k++)); do
+                order='read-ticket v2-read-ticket'
+                ((k % 2)) || order='v2-read-ticket read-ticket'
+                for scenario in $order; do
+                    read -r x1 x2 x3 _ < <(wrk_run "$port" "$scenario" "$c" "$duration")
+                    if [ "$scenario" = read-ticket ]; then v1s+=("$x1 $x2 $x3"); else v2s+=("$x1 $x2 $x3"); fi
+                done
+                by_round+=("$(ratio "${v2s[-1]%% *}" "${v1s[-1]%% *}")")
+            done
+            read -r r1 _ p1 < <(medians "${v1s[@]}")
+            read -r r2 _ p2 < <(medians "${v2s[@]}")
+            vr=$(ratio "$r2" "$r1")
+            verdict=$(awk -v r="$vr" 'BEGIN { print (r >= 1 ? "ok" : "MISS") }')
+            echo "| $n | $c | $r1 | $p1 | $r2 | $p2 | $vr | ${by_round[*]} | $verdict |" >>"$v2_table"
+            log "v2 vs v1 read by ticket c=$c: v1 $r1 req/s, v2 $r2 req/s (ratio $vr)"
+        done
+    fi
     rss_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
     rss_lines+=("| $n | $((rss_kb / 1024)) MB ($rss_kb kB) |")
     stop_replyd
@@ -432,6 +465,12 @@ result=$tmp/result.md
     echo
     echo "Targets: read by ticket_id ≥ 0.80 of the baseline's req/s, create ≥ 0.70, p99 at concurrency 32 ≤ 2× the baseline's."
     echo "HTTP floor: actix-web with the same workers running the same SQL and answering replyd's answer as fixed bytes (\`bench_baseline serve\`); floor ratio = floor req/s ÷ baseline req/s, the most any actix-web + mysql_async service could reach here; floor p99 is the tail HTTP alone adds."
+    echo
+    echo "### v2 read by ticket against v1's"
+    echo
+    cat "$v2_table"
+    echo
+    echo "The same replyd, the same ticket's 50 replies: v1's read.php?ticket_id (every column, every value a string) and v2's GET /api/v2/tickets/{id}/replies?limit=50 (typed JSON), driven by wrk in turns, rate limits off."
     echo
     echo "### Where the CPU goes: CPU µs per request (medians)"
     echo

@@ -95,9 +95,12 @@ REPLYD_DATABASE_URL=$db_url "$replyd_bin" doctor --apply >/dev/null
 
 step "replyd ($replyd_bin) on a free port"
 mkdir -p "$work/uploads"
-# Port 0: the system picks a free port, replyd logs it.
+# Port 0: the system picks a free port, replyd logs it. v2's rate limits
+# stay on (their headers are checked) but far above what one schemathesis
+# worker sends, so that answers are not mostly 429s.
 REPLYD_DATABASE_URL=$db_url \
     REPLYD_LISTEN=127.0.0.1:0 REPLYD_UPLOADS_DIR="$work/uploads" \
+    REPLYD_RATE_LIMIT_PER_SECOND=100000 REPLYD_RATE_LIMIT_BURST=100000 \
     REPLYD_WORKERS=1 RUST_LOG=${RUST_LOG:-warn,replyd=info} \
     "$replyd_bin" 2>"$work/replyd.log" &
 replyd_pid=$!

@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DEFAULT_CONFIG_PATH: &str = "config/replyd.toml";
 
 /// Every key, as it appears after `REPLYD_` in the environment.
-const ENV_KEYS: [&str; 22] = [
+const ENV_KEYS: [&str; 24] = [
     "itflow_base_url",
     "email_replies",
     "listen",
@@ -39,6 +39,8 @@ const ENV_KEYS: [&str; 22] = [
     "max_attachment_bytes",
     "max_upload_bytes",
     "upload_timeout_ms",
+    "rate_limit_per_second",
+    "rate_limit_burst",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,6 +117,14 @@ pub struct Settings {
     /// milliseconds (other bodies: `body_timeout_ms`).
     /// Env: REPLYD_UPLOAD_TIMEOUT_MS.
     pub upload_timeout_ms: u64,
+    /// `/api/v2` requests each API key (else each client address) may send
+    /// per second, on average, to this replyd process. 0: no limit.
+    /// Env: REPLYD_RATE_LIMIT_PER_SECOND.
+    pub rate_limit_per_second: u32,
+    /// How many `/api/v2` requests a key may send at once before
+    /// `rate_limit_per_second` paces it. 0: no limit.
+    /// Env: REPLYD_RATE_LIMIT_BURST.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for Settings {
@@ -142,6 +152,8 @@ impl Default for Settings {
             max_attachment_bytes: 25 * 1024 * 1024,
             max_upload_bytes: 100 * 1024 * 1024,
             upload_timeout_ms: 120_000,
+            rate_limit_per_second: 20,
+            rate_limit_burst: 40,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod metrics;
 pub mod observe;
 pub mod php;
+pub mod ratelimit;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

@@ -212,7 +212,7 @@ impl Message {
                 "author_user_id or author_email does not name an active agent with access to this ticket's client."
             }
             AttachmentName => {
-                "Attachment names must not be empty or contain /, \\, .., NUL or control characters."
+                "Attachment names must not be empty, longer than 255 characters, or contain /, \\, .., NUL or control characters."
             }
             AttachmentEmpty => "Attachments must not be empty files.",
             AttachmentsMalformed => {

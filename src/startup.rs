@@ -118,6 +118,7 @@ impl Application {
             schema,
             keys: db::keys::KeyCache::new(Duration::from_secs(settings.key_cache_ttl_secs)),
             tz: Default::default(),
+            rate_limits: crate::ratelimit::RateLimits::from_settings(&settings),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

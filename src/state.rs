@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The company's time zone for v2's times, read at most once a minute.
     pub tz: db::views::TzCache,
+    /// `/api/v2`'s per-key rate limits; None when they are off.
+    pub rate_limits: Option<crate::ratelimit::RateLimits>,
 }
 
 impl AppState {

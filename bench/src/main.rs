@@ -26,9 +26,11 @@ use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
 use mysql_async::prelude::*;
 use mysql_async::{Opts, Row};
+use replyd::api::v2::read::PAGE_BYTES;
 use replyd::db::build_pool;
-use replyd::db::create::{CreateRequest, create};
+use replyd::db::create::{Answer, CreateRequest, create};
 use replyd::db::replies::{ReadDialect, ReadRequest, ReplyFilter, read_query};
+use replyd::db::views::{ListRequest, Order, list_query};
 use replyd::domain::RequestMeta;
 use replyd::domain::plan::WriteContext;
 use replyd::domain::{
@@ -42,7 +44,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const USAGE: &str = "usage: bench_baseline run --url URL --scenario read-ticket|read-reply|read-all|create-reply|create-status --concurrency C --duration SECS [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline serve --url URL --scenario S --body-file F --workers W [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline count-proxy --listen PORT --upstream HOST:PORT --stats PORT\n";
+const USAGE: &str = "usage: bench_baseline run --url URL --scenario read-ticket|v2-read-ticket|read-reply|read-all|create-reply|create-status --concurrency C --duration SECS [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline serve --url URL --scenario S --body-file F --workers W [--pool-max N] [--ticket-id T] [--reply-id R] [--create-ticket-id T]\n       bench_baseline count-proxy --listen PORT --upstream HOST:PORT --stats PORT\n";
 
 fn flags(args: &[String]) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
@@ -89,7 +91,12 @@ async fn main() -> ExitCode {
 #[derive(Clone, Copy)]
 enum Scenario {
     Read(ReplyFilter),
-    Create { ticket_id: i64, with_text: bool },
+    /// v2's read by ticket: the ticket's first 50 replies, oldest first.
+    ReadV2(i64),
+    Create {
+        ticket_id: i64,
+        with_text: bool,
+    },
 }
 
 /// The scenario, pool and schema both `run` and `serve` start from.
@@ -107,6 +114,7 @@ async fn setup(f: &HashMap<String, String>) -> Result<Setup, String> {
     let create_ticket_id: i64 = get(f, "create-ticket-id", Some(ticket_id))?;
     let scenario = match get::<String>(f, "scenario", None)?.as_str() {
         "read-ticket" => Scenario::Read(ReplyFilter::Ticket(ticket_id)),
+        "v2-read-ticket" => Scenario::ReadV2(ticket_id),
         "read-reply" => Scenario::Read(ReplyFilter::Reply(reply_id)),
         "read-all" => Scenario::Read(ReplyFilter::All),
         "create-reply" => Scenario::Create {
@@ -254,6 +262,25 @@ async fn one_request(
             std::hint::black_box(rows);
             Ok(())
         }
+        Scenario::ReadV2(ticket_id) => {
+            let request = ListRequest {
+                scope: ClientScope::AllClients,
+                ticket_id: Some(ticket_id),
+                reply_id: None,
+                include_archived: false,
+                reply_type: None,
+                updated_since: None,
+                after: None,
+                order: Order::Asc,
+                limit: 50,
+                byte_budget: PAGE_BYTES,
+            };
+            let mut conn = pool.get_conn().await.map_err(|e| e.to_string())?;
+            let (sql, params) = list_query(&request);
+            let rows: Vec<Row> = conn.exec(sql, params).await.map_err(|e| e.to_string())?;
+            std::hint::black_box(rows);
+            Ok(())
+        }
         Scenario::Create {
             ticket_id,
             with_text,
@@ -305,6 +332,8 @@ async fn one_request(
                 },
                 &meta,
                 Duration::from_secs(5),
+                None,
+                Answer::Insert(replyd::api::create::created_answer),
             )
             .await
             .map(|_| ())

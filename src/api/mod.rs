@@ -10,12 +10,13 @@ pub mod meta;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod rate_limit;
 pub mod read;
 pub mod ticket_replies;
 pub mod v2;
 
 use crate::error::ApiError;
-use actix_web::{HttpResponse, Resource, Route, guard, web};
+use actix_web::{HttpResponse, Resource, Route, guard, middleware::from_fn, web};
 
 pub const READ_PATH: &str = "/api/v1/tickets/replies/read.php";
 pub const CREATE_PATH: &str = "/api/v1/tickets/replies/create.php";
@@ -28,7 +29,8 @@ pub const READYZ_PATH: &str = "/readyz";
 pub const METRICS_PATH: &str = "/metrics";
 
 /// Every method is routed to the handlers: authentication comes first, then
-/// the method check, as in ITFlow's validate_api_key.php.
+/// the method check, as in ITFlow's validate_api_key.php. `/api/v2` goes
+/// through its rate limits first (`rate_limit.rs`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(READ_PATH, web::route().to(read::handle))
         .route(CREATE_PATH, web::route().to(create::handle))
@@ -39,7 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_only(READYZ_PATH, web::route().to(health::readyz)))
         .service(get_only(METRICS_PATH, web::route().to(metrics::handle)))
         .service(get_only(v2::OPENAPI_PATH, web::route().to(openapi::serve)))
-        .service(v2::scope());
+        // Only v2 is rate limited: v1's answers stay ITFlow's.
+        .service(v2::scope().wrap(from_fn(rate_limit::limit)));
 }
 
 /// `path` served by `route` for GET and HEAD; any other method gets the

@@ -515,7 +515,7 @@ fn id_or_name() -> Schema {
 #[allow(dead_code)]
 pub struct V2NewAttachment {
     /// The file's name; its extension must be one ITFlow accepts.
-    #[schema(example = "notes.txt")]
+    #[schema(example = "notes.txt", min_length = 1, max_length = 255)]
     name: String,
     /// The file's bytes, base64.
     #[schema(content_encoding = "base64")]

@@ -13,6 +13,9 @@ pub const ALLOWED_EXTENSIONS: [&str; 30] = [
     "mov", "mp4", "av1", "ovpn",
 ];
 
+/// `ticket_attachment_name`'s width.
+pub const MAX_NAME_CHARS: usize = 255;
+
 /// An attachment's original name, accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentName {
@@ -23,11 +26,14 @@ pub struct AttachmentName {
 }
 
 impl AttachmentName {
-    /// Refused: an empty name, path separators, `..`, NUL or other control
+    /// Refused: an empty name, one over 255 characters, path separators, `..`, NUL or other control
     /// characters, and an extension not on ITFlow's list. The extension is
     /// what follows the last dot (`x.php.jpg` is a `jpg`, as in ITFlow).
     pub fn parse(raw: &str) -> Result<AttachmentName, Message> {
+        // ticket_attachment_name is a VARCHAR(255): a longer name would
+        // fail the INSERT (a 500) rather than be refused.
         let unsafe_name = raw.trim().is_empty()
+            || raw.chars().count() > MAX_NAME_CHARS
             || raw.contains(['/', '\\'])
             || raw.contains("..")
             || raw.chars().any(char::is_control);
@@ -88,6 +94,13 @@ mod tests {
                 "{bad:?}"
             );
         }
+        // 255 characters (not bytes) fit the column; 256 do not.
+        let longest = format!("{}.pdf", "é".repeat(251));
+        assert!(AttachmentName::parse(&longest).is_ok());
+        assert_eq!(
+            AttachmentName::parse(&format!("x{longest}")),
+            Err(Message::AttachmentName)
+        );
         assert_eq!(
             AttachmentName::parse(" <b>x.png").unwrap().stored(),
             "x.png"

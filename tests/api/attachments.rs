@@ -255,8 +255,7 @@ async fn every_refusal_leaves_no_file_and_no_row(generation: Generation) {
     let (app, uploads) = app_with(generation, |s| s.max_attachment_bytes = 64).await;
     let allowed = "jpg, jpeg, gif, png, webp, pdf, txt, md, doc, docx, odt, csv, xls, xlsx, ods, pptx, odp, zip, tar, gz, xml, msg, json, wav, mp3, ogg, mov, mp4, av1, ovpn";
     let extension = format!("Attachments must be files of these types: {allowed}.");
-    let name =
-        "Attachment names must not be empty or contain /, \\\\, .., NUL or control characters.";
+    let name = "Attachment names must not be empty, longer than 255 characters, or contain /, \\\\, .., NUL or control characters.";
     // (what, fields, file name, file data, status, answer)
     type Case<'a> = (&'a str, &'a str, &'a str, &'a [u8], u16, String);
     let cases: Vec<Case> = vec![

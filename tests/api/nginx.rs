@@ -137,8 +137,8 @@ impl Nginx {
         let example = example();
         assert_eq!(
             example.matches(EXAMPLE_UPSTREAM).count(),
-            2,
-            "nginx.conf.example should proxy both API prefixes to replyd with `{EXAMPLE_UPSTREAM}`"
+            4,
+            "nginx.conf.example should proxy both v1 prefixes, /api/v2/ and /api/openapi.json to replyd with `{EXAMPLE_UPSTREAM}`"
         );
         let include = dir.join("replyd.conf");
         std::fs::write(
@@ -332,6 +332,34 @@ async fn nginx_answers_json_for_its_own_errors_and_exposes_only_the_api() {
         assert_eq!(text, want, "{path}");
     }
     assert_eq!(app.db.count("ticket_replies").await, 7);
+
+    // v2 goes through, its key in the header.
+    let v2 = client
+        .get(nginx.url("/api/v2/replies/1"))
+        .bearer_auth(GLOBAL_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v2.status(), 200);
+    assert_eq!(v2.json::<serde_json::Value>().await.unwrap()["id"], 1);
+
+    // replyd down: nginx's JSON 503 (a problem document on v2).
+    let down = Nginx::start(&bin, free_port()).await;
+    let v2 = Answer::from(
+        client
+            .get(down.url("/api/v2/replies/1"))
+            .bearer_auth(GLOBAL_KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (v2.status, v2.content_type.as_str()),
+        (503, "application/problem+json")
+    );
+    assert_eq!(v2.json()["status"], 503);
+    drop(down);
 
     // replyd down: nginx's JSON 503.
     let nowhere = Nginx::start(&bin, free_port()).await;

@@ -58,6 +58,26 @@ async fn assert_unavailable(app: &TestApp, what: &str) {
         "{what}: ticket_replies/create.php took {took:?}"
     );
 
+    // v2: a 503 problem document, read or write.
+    let v2_read = app
+        .client
+        .get(app.url("/api/v2/tickets/1/replies"))
+        .bearer_auth(GLOBAL_KEY)
+        .send();
+    let v2_write = app
+        .client
+        .post(app.url("/api/v2/tickets/1/replies"))
+        .bearer_auth(GLOBAL_KEY)
+        .json(&serde_json::json!({"body": "during the outage"}))
+        .send();
+    for (request, took) in [timed(v2_read).await, timed(v2_write).await] {
+        let answer = Answer::from(request.unwrap()).await;
+        assert_eq!(answer.status, 503, "{what}: {answer:?}");
+        assert_eq!(answer.content_type, "application/problem+json");
+        assert_eq!(answer.json()["status"], 503);
+        assert!(took < bound, "{what}: v2 took {took:?}");
+    }
+
     let (ready, took) = timed(app.get("/readyz")).await;
     assert_eq!(ready.status, 503, "{what}: {ready:?}");
     assert!(

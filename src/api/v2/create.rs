@@ -237,7 +237,8 @@ fn legacy_fields(ticket: &TicketKey, body: &Map<String, Value>) -> Result<Legacy
             bad(field, Message::NeedsBody);
         }
     }
-    if !has_body && (customer || given("status").is_none()) {
+    let body_invalid = given("body").is_some_and(|v| !v.is_string());
+    if !has_body && !body_invalid && (customer || given("status").is_none()) {
         bad("body", Message::BodyOrStatus);
     }
     if !errors.is_empty() {

@@ -88,8 +88,22 @@ pub async fn ticket_replies(
     let params = ListParams::parse(req.query_string(), Order::Asc, state.settings.max_page_size)?;
     let work = async {
         let (mut conn, tz) = connect(&state).await?;
-        let ticket_id = find_ticket(&mut conn, &ticket, &key).await?;
-        page(&mut conn, &key, &params, Some(ticket_id), &tz).await
+        // By id: the page straight away (one round trip; its query keeps to
+        // the key's scope), and the ticket looked up only when the page is
+        // empty, to tell a ticket without replies from no ticket.
+        let by_id = match TicketKey::parse(&ticket) {
+            Some(TicketKey::Id(id)) => Some(id),
+            _ => None,
+        };
+        let ticket_id = match by_id {
+            Some(id) => id,
+            None => find_ticket(&mut conn, &ticket, &key).await?,
+        };
+        let page = page(&mut conn, &key, &params, Some(ticket_id), &tz).await?;
+        if by_id.is_some() && page.data.is_empty() {
+            find_ticket(&mut conn, &ticket, &key).await?;
+        }
+        Ok::<_, ApiError>(page)
     };
     let page = within(state.settings.db_timeout(), work).await?;
     Ok(json(actix_web::http::StatusCode::OK, &page))
