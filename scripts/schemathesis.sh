@@ -12,7 +12,7 @@
 # version) and reused. replyd: target/debug/replyd (which `cargo test`
 # builds), built when missing; REPLYD_BIN overrides it.
 #
-# Env: SCHEMATHESIS_MAX_EXAMPLES (default 40 per operation),
+# Env: SCHEMATHESIS_MAX_EXAMPLES (default 50 per operation),
 # SCHEMATHESIS_WORKERS (default 1: with 2, hypothesis's lambda-source
 # cache, shared by the worker threads, now and then fails a run with
 # "AST constructor recursion depth mismatch"), SCHEMATHESIS_SEED (fixed by default, so that a
@@ -27,7 +27,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 schemathesis_version=4.32.5
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/replyd/schemathesis
-max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-40}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-50}
 workers=${SCHEMATHESIS_WORKERS:-1}
 seed=${SCHEMATHESIS_SEED:-20261130}
 key=demo-global-key-0000 # scripts/demo-seed.sql: every client

@@ -1,6 +1,7 @@
 //! The OpenAPI document: the committed `openapi.json` is what the code
 //! makes, and `GET /api/openapi.json` serves it. The document does not
 //! depend on the schema: one fixture generation is enough for the HTTP test.
+//! (scripts/schemathesis.sh checks live answers against it.)
 
 use crate::helpers::*;
 use replyd::api::openapi;
@@ -71,6 +72,53 @@ fn the_document_describes_every_v1_endpoint_and_both_key_schemes() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn the_document_describes_every_v2_operation_with_problems_and_bearer_only() {
+    let doc: serde_json::Value = serde_json::from_str(openapi::json()).unwrap();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v2/") {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            seen += 1;
+            assert_eq!(
+                op["security"],
+                serde_json::json!([{"bearer": []}]),
+                "{method} {path}: v2 takes the key from Authorization: Bearer only"
+            );
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let response = match response["$ref"].as_str() {
+                    Some(name) => {
+                        let name = name.rsplit('/').next().unwrap();
+                        &doc["components"]["responses"][name]
+                    }
+                    None => response,
+                };
+                assert!(
+                    response["headers"]["RateLimit-Remaining"].is_object(),
+                    "{method} {path} {status}: no RateLimit headers"
+                );
+                if status.starts_with(['4', '5']) {
+                    assert_eq!(
+                        response["content"]["application/problem+json"]["schema"]["$ref"],
+                        "#/components/schemas/Problem",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            for status in ["401", "403", "429", "500", "503"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path} lacks {status}"
+                );
+            }
+        }
+    }
+    // The five of src/api/v2/mod.rs.
+    assert_eq!(seen, 5, "v2 operations in the document");
 }
 
 per_generation!(the_document_is_served_without_a_key: [client_keys]);

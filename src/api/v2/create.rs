@@ -310,7 +310,7 @@ async fn read_request(
     summary = "Add a reply, and/or change the ticket's status",
     description = "Written as v1's create writes it (the agent UI's rows), in one transaction; nothing is written unless the answer is 200 or 201.",
     params(
-        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`), or its number with its prefix (`TCK-12`, any case)"),
+        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`; all digits is always an id), or its number as agents see it (`TCK-12`, the prefix in any case; `#12` whatever the prefix)"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1 to 255 visible ASCII characters: a retry with the same key and request replays the first answer and writes nothing"),
     ),
     request_body(

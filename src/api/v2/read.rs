@@ -62,7 +62,7 @@ async fn find_ticket(conn: &mut Conn, raw: &str, key: &Bearer<Read>) -> Result<i
     summary = "A ticket's replies",
     description = "Oldest first unless `order`; a page ends early once its replies' text passes 1 MiB (`next_cursor` continues).",
     params(
-        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`), or its number with its prefix (`TCK-12`, any case)"),
+        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`; all digits is always an id), or its number as agents see it (`TCK-12`, the prefix in any case; `#12` whatever the prefix)"),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies on a page, 1 to `max_page_size` (default 1000); default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before (for the same `order`)"),
         ("order" = Option<crate::api::openapi::ListOrder>, Query, description = "By reply id"),
@@ -226,7 +226,7 @@ pub async fn reply(
     summary = "A ticket with its first replies",
     description = "The ticket, and its first `limit` replies oldest first (`replies_next_cursor` continues with the ticket's replies).",
     params(
-        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`), or its number with its prefix (`TCK-12`, any case)"),
+        ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`; all digits is always an id), or its number as agents see it (`TCK-12`, the prefix in any case; `#12` whatever the prefix)"),
         ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies shown, 1 to `max_page_size` (default 1000); default 50"),
     ),
     responses(
