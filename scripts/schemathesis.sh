@@ -58,9 +58,14 @@ replyd_ensure_mariadb
 db=replyd_schemathesis_$$
 work=$(mktemp -d "${TMPDIR:-/tmp}/replyd-schemathesis.XXXXXX")
 replyd_pid=''
+st_pid=''
 # shellcheck disable=SC2317 # called from the trap
 cleanup() {
     local rc=$?
+    if [ -n "$st_pid" ]; then
+        kill -TERM "$st_pid" 2>/dev/null || true
+        wait "$st_pid" 2>/dev/null || true
+    fi
     if [ -n "$replyd_pid" ]; then
         kill -TERM "$replyd_pid" 2>/dev/null || true
         wait "$replyd_pid" 2>/dev/null || true
@@ -135,7 +140,9 @@ st_run() {
     [ "$seed" = random ] && seed_args=()
     # In the scratch folder: schemathesis keeps a cache of failures in its
     # working directory (.schemathesis/), which a run must not inherit.
-    (cd "$work" && "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" \
+    # In the background, waited for: a TERM to this script then stops it at
+    # once (bash runs a trap only after the foreground command ends).
+    (cd "$work" && exec "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" \
         --header "Authorization: Bearer $key" \
         --checks all \
         --max-examples "$max_examples" \
@@ -145,7 +152,12 @@ st_run() {
         --generation-with-security-parameters false \
         --output-truncate false \
         "${seed_args[@]}" \
-        "$@")
+        "$@") &
+    st_pid=$!
+    local rc=0
+    wait "$st_pid" || rc=$?
+    st_pid=''
+    return "$rc"
 }
 
 # positive_data_acceptance: a request valid by the document must not be
