@@ -10,14 +10,15 @@
 # schemathesis lives in a venv under
 # ${XDG_CACHE_HOME:-$HOME/.cache}/replyd/schemathesis, installed once (pinned
 # version) and reused. replyd: target/debug/replyd (which `cargo test`
-# builds), built when missing; REPLYD_BIN overrides it.
+# builds; `cargo build` here makes sure it is current); REPLYD_BIN (not
+# rebuilt) overrides it.
 #
-# Env: SCHEMATHESIS_MAX_EXAMPLES (default 50 per operation),
-# SCHEMATHESIS_WORKERS (default 1: with 2, hypothesis's lambda-source
-# cache, shared by the worker threads, now and then fails a run with
-# "AST constructor recursion depth mismatch"), SCHEMATHESIS_SEED (fixed by default, so that a
-# run can be repeated; `random` for a new one), REPLYD_TEST_DATABASE_URL
-# (as scripts/db.sh).
+# Env: SCHEMATHESIS_MAX_EXAMPLES (default 50 per operation);
+# SCHEMATHESIS_WORKERS (default 1: with 2, hypothesis's lambda-source cache,
+# shared by the worker threads, now and then fails a run with "AST
+# constructor recursion depth mismatch"); SCHEMATHESIS_SEED (fixed by
+# default, so that a run can be repeated; `random` for a new one);
+# REPLYD_TEST_DATABASE_URL (as scripts/db.sh). About 10 s once installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/db.sh
@@ -47,8 +48,10 @@ if [ "$("$venv/bin/st" --version 2>/dev/null)" != "st, version $schemathesis_ver
 fi
 "$venv/bin/st" --version
 
-if [ -z "${REPLYD_BIN-}" ] && [ ! -x "$replyd_bin" ]; then
-    step "cargo build (no $replyd_bin yet)"
+if [ -z "${REPLYD_BIN-}" ]; then
+    # Up to date after scripts/test.sh's cargo test (a second or two);
+    # run alone, never a stale binary with a stale document.
+    step "cargo build"
     cargo build
 fi
 
