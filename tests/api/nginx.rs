@@ -342,6 +342,14 @@ async fn nginx_answers_json_for_its_own_errors_and_exposes_only_the_api() {
         .unwrap();
     assert_eq!(v2.status(), 200);
     assert_eq!(v2.json::<serde_json::Value>().await.unwrap()["id"], 1);
+    // So does the OpenAPI document, without a key.
+    let doc = client
+        .get(nginx.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), 200);
+    assert!(doc.text().await.unwrap() == replyd::api::openapi::json());
 
     // replyd down: nginx's JSON 503 (a problem document on v2).
     let down = Nginx::start(&bin, free_port()).await;
