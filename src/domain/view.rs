@@ -62,16 +62,18 @@ pub struct ReplyView {
     pub ticket_id: i64,
     /// `internal`, `public` or `client`.
     #[serde(rename = "type")]
-    #[schema(example = "public")]
+    #[schema(example = "public", pattern = "^(internal|public|client)$")]
     pub kind: String,
     /// The reply's HTML, as stored.
     pub body: String,
     /// null when the reply carries no time (customers' replies).
     pub time_worked_seconds: Option<i64>,
     pub author: AuthorView,
-    #[schema(example = "2026-11-20T09:30:00+01:00")]
+    #[schema(format = DateTime, example = "2026-11-20T09:30:00+01:00")]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: Option<String>,
+    #[schema(format = DateTime)]
     pub archived_at: Option<String>,
 }
 
@@ -98,9 +100,13 @@ pub struct TicketView {
     pub client: Option<NamedRef>,
     pub contact: Option<NamedRef>,
     pub assignee: Option<NamedRef>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: Option<String>,
+    #[schema(format = DateTime)]
     pub resolved_at: Option<String>,
+    #[schema(format = DateTime)]
     pub closed_at: Option<String>,
 }
 
