@@ -45,6 +45,28 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
+    /// The first `limit` replies of ticket `id`, oldest first, archived
+    /// ones left out (the ticket view's; v2's read by ticket by default).
+    pub fn first_of_ticket(
+        id: i64,
+        scope: ClientScope,
+        limit: u64,
+        byte_budget: usize,
+    ) -> ListRequest {
+        ListRequest {
+            scope,
+            ticket_id: Some(id),
+            reply_id: None,
+            include_archived: false,
+            reply_type: None,
+            updated_since: None,
+            after: None,
+            order: Order::Asc,
+            limit,
+            byte_budget,
+        }
+    }
+
     /// The one reply `id`, archived or not.
     pub fn one_reply(id: i64, scope: ClientScope, byte_budget: usize) -> ListRequest {
         ListRequest {
@@ -404,18 +426,7 @@ pub async fn ticket_json<Q: Queryable>(
     let Some(ticket) = self::ticket(q, id, tz).await? else {
         return Ok(None);
     };
-    let request = ListRequest {
-        scope: scope.clone(),
-        ticket_id: Some(id),
-        reply_id: None,
-        include_archived: false,
-        reply_type: None,
-        updated_since: None,
-        after: None,
-        order: Order::Asc,
-        limit,
-        byte_budget,
-    };
+    let request = ListRequest::first_of_ticket(id, scope.clone(), limit, byte_budget);
     let mut out = serde_json::to_vec(&ticket).expect("plain data");
     // The ticket's members, then its replies (`#[serde(flatten)]`).
     out.pop();
