@@ -30,7 +30,7 @@ use replyd::api::v2::read::PAGE_BYTES;
 use replyd::db::build_pool;
 use replyd::db::create::{Answer, CreateRequest, create};
 use replyd::db::replies::{ReadDialect, ReadRequest, ReplyFilter, read_query};
-use replyd::db::views::{ListRequest, Order, list_query};
+use replyd::db::views::{ListRequest, list_query};
 use replyd::domain::RequestMeta;
 use replyd::domain::plan::WriteContext;
 use replyd::domain::{
@@ -263,18 +263,8 @@ async fn one_request(
             Ok(())
         }
         Scenario::ReadV2(ticket_id) => {
-            let request = ListRequest {
-                scope: ClientScope::AllClients,
-                ticket_id: Some(ticket_id),
-                reply_id: None,
-                include_archived: false,
-                reply_type: None,
-                updated_since: None,
-                after: None,
-                order: Order::Asc,
-                limit: 50,
-                byte_budget: PAGE_BYTES,
-            };
+            let request =
+                ListRequest::first_of_ticket(ticket_id, ClientScope::AllClients, 50, PAGE_BYTES);
             let mut conn = pool.get_conn().await.map_err(|e| e.to_string())?;
             let (sql, params) = list_query(&request);
             let rows: Vec<Row> = conn.exec(sql, params).await.map_err(|e| e.to_string())?;

@@ -166,16 +166,11 @@ impl Answer {
             body,
         };
         if insert_id > 0 {
-            let request = views::ListRequest::one_reply(insert_id as i64, scope, byte_budget);
-            let (reply, _) = views::read_page(q, &request, &tz).await?;
-            return Ok(json(
-                201,
-                serde_json::to_vec(&reply.first()).unwrap_or_default(),
-            ));
+            let reply = views::reply_json(q, insert_id as i64, scope, &tz).await?;
+            return Ok(json(201, reply.unwrap_or_default()));
         }
-        let ticket =
-            views::ticket_with_replies(q, ticket_id, &scope, replies, byte_budget, &tz).await?;
-        Ok(json(200, serde_json::to_vec(&ticket).unwrap_or_default()))
+        let ticket = views::ticket_json(q, ticket_id, &scope, replies, byte_budget, &tz).await?;
+        Ok(json(200, ticket.unwrap_or_default()))
     }
 }
 

@@ -5,9 +5,7 @@
 
 use crate::db::snapshot::{TicketMatch, find_ticket};
 use crate::db::take;
-use crate::domain::view::{
-    AuthorView, NamedRef, ReplyView, TicketView, TicketWithReplies, rfc3339,
-};
+use crate::domain::view::{NamedRef, ReplyRow, TicketView, rfc3339};
 use crate::domain::{ClientScope, TicketNumber, TicketRef};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -47,6 +45,28 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
+    /// The first `limit` replies of ticket `id`, oldest first, archived
+    /// ones left out (the ticket view's; v2's read by ticket by default).
+    pub fn first_of_ticket(
+        id: i64,
+        scope: ClientScope,
+        limit: u64,
+        byte_budget: usize,
+    ) -> ListRequest {
+        ListRequest {
+            scope,
+            ticket_id: Some(id),
+            reply_id: None,
+            include_archived: false,
+            reply_type: None,
+            updated_since: None,
+            after: None,
+            order: Order::Asc,
+            limit,
+            byte_budget,
+        }
+    }
+
     /// The one reply `id`, archived or not.
     pub fn one_reply(id: i64, scope: ClientScope, byte_budget: usize) -> ListRequest {
         ListRequest {
@@ -127,70 +147,130 @@ pub fn list_query(req: &ListRequest) -> (String, Vec<Value>) {
 }
 
 /// A DATETIME value (binary or text protocol).
-fn civil(value: Value) -> Option<DateTime> {
+fn civil(value: &Value) -> Option<DateTime> {
     match value {
         Value::Date(y, mo, d, h, mi, s, _) => DateTime::new(
-            i16::try_from(y).ok()?,
-            i8::try_from(mo).ok()?,
-            i8::try_from(d).ok()?,
-            i8::try_from(h).ok()?,
-            i8::try_from(mi).ok()?,
-            i8::try_from(s).ok()?,
+            i16::try_from(*y).ok()?,
+            i8::try_from(*mo).ok()?,
+            i8::try_from(*d).ok()?,
+            i8::try_from(*h).ok()?,
+            i8::try_from(*mi).ok()?,
+            i8::try_from(*s).ok()?,
             0,
         )
         .ok(),
-        Value::Bytes(b) => std::str::from_utf8(&b).ok()?.parse().ok(),
+        Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
         _ => None,
     }
 }
 
-fn time_of(tz: &TimeZone, row: &mut Row, i: usize) -> Option<String> {
-    row.take::<Value, usize>(i)
-        .and_then(civil)
-        .map(|dt| rfc3339(tz, dt))
+fn time_of(tz: &TimeZone, row: &Row, i: usize) -> Option<String> {
+    row.as_ref(i).and_then(civil).map(|dt| rfc3339(tz, dt))
 }
 
-fn reply_of(tz: &TimeZone, mut row: Row) -> Result<ReplyView, mysql_async::Error> {
-    let kind: String = take(&mut row, 2)?;
-    let by: i64 = take(&mut row, 8)?;
-    let name: Option<String> = take(&mut row, 9)?;
-    Ok(ReplyView {
-        id: take(&mut row, 0)?,
-        ticket_id: take(&mut row, 1)?,
-        body: take(&mut row, 3)?,
-        time_worked_seconds: take(&mut row, 4)?,
-        created_at: time_of(tz, &mut row, 5).unwrap_or_default(),
-        updated_at: time_of(tz, &mut row, 6),
-        archived_at: time_of(tz, &mut row, 7),
-        author: AuthorView::of(&kind, by, name),
-        kind: kind.to_lowercase(),
+/// A whole number (binary or text protocol), None for NULL.
+fn int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Int(n) => Some(*n),
+        Value::UInt(n) => i64::try_from(*n).ok(),
+        Value::Bytes(b) => {
+            let t = std::str::from_utf8(b).ok()?;
+            // TIME_TO_SEC may answer a DECIMAL (`600.000000`).
+            t.split('.').next()?.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+fn bytes(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::Bytes(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// A row of [`SELECT`], borrowed.
+fn reply_row(row: &Row) -> Result<ReplyRow<'_>, mysql_async::Error> {
+    let value = |i: usize| row.as_ref(i).unwrap_or(&Value::NULL);
+    let missing = |what: &str| mysql_async::Error::Other(format!("a reply without {what}").into());
+    Ok(ReplyRow {
+        id: int(value(0)).ok_or_else(|| missing("an id"))?,
+        ticket_id: int(value(1)).ok_or_else(|| missing("a ticket"))?,
+        kind: bytes(value(2)).unwrap_or_default(),
+        body: bytes(value(3)).unwrap_or_default(),
+        time_worked_seconds: int(value(4)),
+        created_at: civil(value(5)),
+        updated_at: civil(value(6)),
+        archived_at: civil(value(7)),
+        by: int(value(8)).unwrap_or(0),
+        name: bytes(value(9)),
     })
 }
 
-/// A page of `req`: its replies, and whether more follow.
-pub async fn read_page<Q: Queryable>(
+/// How a page ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageEnd {
+    /// Replies written.
+    pub count: usize,
+    /// The last one's id.
+    pub last_id: Option<i64>,
+    /// Whether more follow.
+    pub more: bool,
+}
+
+impl PageEnd {
+    /// The cursor continuing after this page, when more follow.
+    pub fn next_cursor(&self, order: Order) -> Option<String> {
+        self.last_id
+            .filter(|_| self.more)
+            .map(|id| Cursor::new(order, id).encode())
+    }
+}
+
+/// Writes a page of `req` to `out` as JSON objects separated by commas
+/// (v2's reply, [`ReplyRow::write_json`]), each straight from the
+/// database's answer as it arrives.
+pub async fn write_page<Q: Queryable>(
     q: &mut Q,
     req: &ListRequest,
     tz: &TimeZone,
-) -> Result<(Vec<ReplyView>, bool), mysql_async::Error> {
+    out: &mut Vec<u8>,
+) -> Result<PageEnd, mysql_async::Error> {
     let (sql, params) = list_query(req);
     let mut result = q.exec_iter(sql, params).await?;
-    let mut replies = Vec::new();
-    let mut bytes = 0;
-    let mut more = false;
+    let start = out.len();
+    let mut end = PageEnd::default();
     while let Some(row) = result.next().await? {
-        if replies.len() as u64 >= req.limit || (bytes >= req.byte_budget && !replies.is_empty()) {
-            more = true;
+        let full = out.len() - start >= req.byte_budget;
+        if end.count as u64 >= req.limit || (full && end.count > 0) {
+            end.more = true;
             break;
         }
-        let reply = reply_of(tz, row)?;
-        bytes += reply.body.len();
-        replies.push(reply);
+        let reply = reply_row(&row)?;
+        if end.count > 0 {
+            out.push(b',');
+        }
+        reply.write_json(out, tz);
+        end.count += 1;
+        end.last_id = Some(reply.id);
     }
     // The rows left (at most one, or the rest of a page over budget) are
     // read off the connection and dropped.
     result.drop_result().await?;
-    Ok((replies, more))
+    Ok(end)
+}
+
+/// The one reply `id` (in `scope`) as JSON, None when there is none.
+pub async fn reply_json<Q: Queryable>(
+    q: &mut Q,
+    id: i64,
+    scope: ClientScope,
+    tz: &TimeZone,
+) -> Result<Option<Vec<u8>>, mysql_async::Error> {
+    let mut out = Vec::with_capacity(1024);
+    let request = ListRequest::one_reply(id, scope, usize::MAX);
+    let end = write_page(q, &request, tz, &mut out).await?;
+    Ok((end.count > 0).then_some(out))
 }
 
 /// The company's time zone (`settings.config_timezone`), UTC when unset or
@@ -325,51 +405,45 @@ pub async fn ticket<Q: Queryable>(
         client: named(&mut row, 6)?,
         contact: named(&mut row, 8)?,
         assignee: named(&mut row, 10)?,
-        created_at: time_of(tz, &mut row, 12).unwrap_or_default(),
-        updated_at: time_of(tz, &mut row, 13),
-        resolved_at: time_of(tz, &mut row, 14),
-        closed_at: time_of(tz, &mut row, 15),
+        created_at: time_of(tz, &row, 12).unwrap_or_default(),
+        updated_at: time_of(tz, &row, 13),
+        resolved_at: time_of(tz, &row, 14),
+        closed_at: time_of(tz, &row, 15),
     }))
 }
 
 /// The ticket `id` with the first `limit` of its replies (oldest first,
-/// archived ones left out); the cursor continuing them.
-pub async fn ticket_with_replies<Q: Queryable>(
+/// archived ones left out) and the cursor continuing them, as JSON (a
+/// [`crate::domain::view::TicketWithReplies`]).
+pub async fn ticket_json<Q: Queryable>(
     q: &mut Q,
     id: i64,
     scope: &ClientScope,
     limit: u64,
     byte_budget: usize,
     tz: &TimeZone,
-) -> Result<Option<TicketWithReplies>, mysql_async::Error> {
+) -> Result<Option<Vec<u8>>, mysql_async::Error> {
     let Some(ticket) = self::ticket(q, id, tz).await? else {
         return Ok(None);
     };
-    let request = ListRequest {
-        scope: scope.clone(),
-        ticket_id: Some(id),
-        reply_id: None,
-        include_archived: false,
-        reply_type: None,
-        updated_since: None,
-        after: None,
-        order: Order::Asc,
-        limit,
-        byte_budget,
-    };
-    let (replies, more) = read_page(q, &request, tz).await?;
-    let replies_next_cursor = more
-        .then(|| {
-            replies
-                .last()
-                .map(|r| Cursor::new(Order::Asc, r.id).encode())
-        })
-        .flatten();
-    Ok(Some(TicketWithReplies {
-        ticket,
-        replies,
-        replies_next_cursor,
-    }))
+    let request = ListRequest::first_of_ticket(id, scope.clone(), limit, byte_budget);
+    let mut out = serde_json::to_vec(&ticket).expect("plain data");
+    // The ticket's members, then its replies (`#[serde(flatten)]`).
+    out.pop();
+    out.extend_from_slice(b",\"replies\":[");
+    let end = write_page(q, &request, tz, &mut out).await?;
+    out.extend_from_slice(b"],\"replies_next_cursor\":");
+    write_cursor(&mut out, end.next_cursor(Order::Asc));
+    out.push(b'}');
+    Ok(Some(out))
+}
+
+/// A cursor as JSON (null for none).
+pub fn write_cursor(out: &mut Vec<u8>, cursor: Option<String>) {
+    match cursor {
+        Some(c) => crate::php::json::write_plain_json_str(out, &c),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 /// An opaque position in a list: the order and the last id seen.

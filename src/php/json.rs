@@ -127,6 +127,39 @@ pub fn write_json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// `s` as standard JSON (RFC 8259), as serde_json writes it: only `"`, `\\`
+/// and control characters escaped; `/` and non-ASCII text as they are.
+/// Not PHP's: for replyd's own v2 answers, built by hand like v1's.
+pub fn write_plain_json_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let (mut start, mut i) = (0, 0);
+    while let Some(at) = next_escape_by(bytes, i, plain_mask, |b| {
+        ESCAPES[b as usize] != 0 && !matches!(ESCAPES[b as usize], b'/' | b'U')
+    }) {
+        out.extend_from_slice(&bytes[start..at]);
+        let b = bytes[at] as usize;
+        match ESCAPES[b] {
+            b'u' => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xf]]),
+            short => out.extend_from_slice(&[b'\\', short]),
+        }
+        i = at + 1;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Raw bytes from the database as [`write_plain_json_str`] writes their
+/// text (anything not UTF-8 as `String::from_utf8_lossy` reads it).
+pub fn write_plain_json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => write_plain_json_str(out, s),
+        Err(_) => write_plain_json_str(out, &String::from_utf8_lossy(bytes)),
+    }
+}
+
 /// The escaped body of `s`.
 fn push_escaped(out: &mut Vec<u8>, s: &str) {
     let mut i = 0;
@@ -170,11 +203,24 @@ fn push_escaped_ascii(out: &mut Vec<u8>, bytes: &[u8], from: usize) -> Option<us
 /// than that is scanned a byte at a time.
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    next_escape_by(bytes, from, escape_mask, |b| ESCAPES[b as usize] != 0)
+}
+
+/// The position of the first byte at or after `from` that `marks` (sixteen
+/// at a time: `mask`) picks out.
+#[inline(always)]
+fn next_escape_by(
+    bytes: &[u8],
+    from: usize,
+    mask: fn([u8; 16]) -> u32,
+    marks: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let escape_mask = mask;
     let len = bytes.len();
     if len < 16 {
         return bytes[from..]
             .iter()
-            .position(|&b| ESCAPES[b as usize] != 0)
+            .position(|&b| marks(b))
             .map(|p| from + p);
     }
     let mut i = from;
@@ -206,9 +252,49 @@ fn escape_mask(chunk: [u8; 16]) -> u32 {
     (x.simd_lt(i8x16::splat(0x20)) | is(b'"') | is(b'\\') | is(b'/')).to_bitmask()
 }
 
+/// Bit k set when byte k of `chunk` needs escaping in standard JSON: a
+/// control character (0x00 to 0x1f, not the negative non-ASCII bytes),
+/// `"` or `\\`.
+#[inline]
+fn plain_mask(chunk: [u8; 16]) -> u32 {
+    let x = i8x16::from_ne_bytes(chunk);
+    let is = |b: u8| x.simd_eq(i8x16::splat(b as i8));
+    let control = x.simd_lt(i8x16::splat(0x20)) & x.simd_gt(i8x16::splat(-1));
+    (control | is(b'"') | is(b'\\')).to_bitmask()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{to_json_bytes, write_json_bytes, write_json_str};
+
+    #[test]
+    fn plain_json_is_serde_jsons() {
+        let mut samples: Vec<String> = vec![
+            String::new(),
+            "plain".into(),
+            "<p>a/b</p> é ü 😀 \"q\" \\ back".into(),
+            "\u{0}\u{1f}\t\n\r\u{8}\u{c}\u{7f}".into(),
+        ];
+        // An escape at every position of a long text, around the chunks.
+        for at in 0..40 {
+            for c in ['"', '\\', '\n', '\u{1}', 'é', '/'] {
+                let mut t: String = "x".repeat(40);
+                t.insert(at, c);
+                samples.push(t);
+            }
+        }
+        for s in samples {
+            let mut out = Vec::new();
+            super::write_plain_json_str(&mut out, &s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+        }
+        let mut out = Vec::new();
+        super::write_plain_json_bytes(&mut out, b"bad \xff byte");
+        assert_eq!(out, "\"bad \u{fffd} byte\"".as_bytes());
+    }
 
     #[test]
     fn write_json_str_matches_to_json_bytes() {

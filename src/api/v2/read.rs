@@ -6,25 +6,24 @@ use super::auth::{Bearer, Read};
 use super::problem::V2Error;
 use super::query::ListParams;
 use crate::db::snapshot::TicketMatch;
-use crate::db::views::{self, Cursor, ListRequest, Order, TicketKey};
+use crate::db::views::{self, ListRequest, Order, TicketKey};
 use crate::db::within;
-use crate::domain::view::ReplyPage;
 use crate::error::ApiError;
 use crate::messages::Message;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use jiff::tz::TimeZone;
 use mysql_async::Conn;
-use serde::Serialize;
 
 /// A page of replies ends early once their text passes this many bytes
 /// (1 MiB; `next_cursor` continues): memory per request stays bounded.
 pub const PAGE_BYTES: usize = 1024 * 1024;
 
-pub fn json(status: actix_web::http::StatusCode, value: &impl Serialize) -> HttpResponse {
-    HttpResponse::build(status)
+/// A 200 with JSON written by hand.
+fn json_bytes(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/json")
-        .body(serde_json::to_vec(value).unwrap_or_default())
+        .body(body)
 }
 
 /// A connection and the company's time zone (cached for a minute).
@@ -99,14 +98,14 @@ pub async fn ticket_replies(
             Some(id) => id,
             None => find_ticket(&mut conn, &ticket, &key).await?,
         };
-        let page = page(&mut conn, &key, &params, Some(ticket_id), &tz).await?;
-        if by_id.is_some() && page.data.is_empty() {
+        let (page, count) = page(&mut conn, &key, &params, Some(ticket_id), &tz).await?;
+        if by_id.is_some() && count == 0 {
             find_ticket(&mut conn, &ticket, &key).await?;
         }
         Ok::<_, ApiError>(page)
     };
     let page = within(state.settings.db_timeout(), work).await?;
-    Ok(json(actix_web::http::StatusCode::OK, &page))
+    Ok(json_bytes(page))
 }
 
 /// `GET /api/v2/replies`: every reply in the key's scope (newest first
@@ -145,19 +144,21 @@ pub async fn all_replies(
     )?;
     let work = async {
         let (mut conn, tz) = connect(&state).await?;
-        page(&mut conn, &key, &params, None, &tz).await
+        Ok::<_, ApiError>(page(&mut conn, &key, &params, None, &tz).await?.0)
     };
     let page = within(state.settings.db_timeout(), work).await?;
-    Ok(json(actix_web::http::StatusCode::OK, &page))
+    Ok(json_bytes(page))
 }
 
+/// A list's answer: `{"data":[...],"next_cursor":...}`, written as the
+/// rows arrive.
 async fn page(
     conn: &mut Conn,
     key: &Bearer<Read>,
     params: &ListParams,
     ticket_id: Option<i64>,
     tz: &TimeZone,
-) -> Result<ReplyPage, ApiError> {
+) -> Result<(Vec<u8>, usize), ApiError> {
     let request = ListRequest {
         scope: key.principal.scope().clone(),
         ticket_id,
@@ -172,14 +173,13 @@ async fn page(
         limit: params.limit,
         byte_budget: PAGE_BYTES,
     };
-    let (data, more) = views::read_page(conn, &request, tz).await?;
-    let next_cursor = more
-        .then(|| {
-            data.last()
-                .map(|r| Cursor::new(params.order, r.id).encode())
-        })
-        .flatten();
-    Ok(ReplyPage { data, next_cursor })
+    let mut out = Vec::with_capacity(16 * 1024);
+    out.extend_from_slice(b"{\"data\":[");
+    let end = views::write_page(conn, &request, tz, &mut out).await?;
+    out.extend_from_slice(b"],\"next_cursor\":");
+    views::write_cursor(&mut out, end.next_cursor(params.order));
+    out.push(b'}');
+    Ok((out, end.count))
 }
 
 /// `GET /api/v2/replies/{reply_id}`.
@@ -208,12 +208,13 @@ pub async fn reply(
     };
     let work = async {
         let (mut conn, tz) = connect(&state).await?;
-        let request = ListRequest::one_reply(id, key.principal.scope().clone(), PAGE_BYTES);
-        let (mut replies, _) = views::read_page(&mut conn, &request, &tz).await?;
-        replies.pop().ok_or_else(ApiError::no_resource)
+        let scope = key.principal.scope().clone();
+        views::reply_json(&mut conn, id, scope, &tz)
+            .await?
+            .ok_or_else(ApiError::no_resource)
     };
     let reply = within(state.settings.db_timeout(), work).await?;
-    Ok(json(actix_web::http::StatusCode::OK, &reply))
+    Ok(json_bytes(reply))
 }
 
 /// `GET /api/v2/tickets/{ticket}`: the ticket with its first replies
@@ -249,10 +250,10 @@ pub async fn ticket(
         let (mut conn, tz) = connect(&state).await?;
         let id = find_ticket(&mut conn, &ticket, &key).await?;
         let scope = key.principal.scope();
-        views::ticket_with_replies(&mut conn, id, scope, params.limit, PAGE_BYTES, &tz)
+        views::ticket_json(&mut conn, id, scope, params.limit, PAGE_BYTES, &tz)
             .await?
             .ok_or_else(|| ApiError::from(Message::TicketNotFound))
     };
     let ticket = within(state.settings.db_timeout(), work).await?;
-    Ok(json(actix_web::http::StatusCode::OK, &ticket))
+    Ok(json_bytes(ticket))
 }
