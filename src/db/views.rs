@@ -405,7 +405,7 @@ pub async fn ticket<Q: Queryable>(
         client: named(&mut row, 6)?,
         contact: named(&mut row, 8)?,
         assignee: named(&mut row, 10)?,
-        created_at: time_of(tz, &row, 12).unwrap_or_default(),
+        created_at: time_of(tz, &row, 12),
         updated_at: time_of(tz, &row, 13),
         resolved_at: time_of(tz, &row, 14),
         closed_at: time_of(tz, &row, 15),

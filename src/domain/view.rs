@@ -102,7 +102,7 @@ impl ReplyRow<'_> {
             body: String::from_utf8_lossy(self.body).into_owned(),
             time_worked_seconds: self.time_worked_seconds,
             author: self.author(),
-            created_at: time(self.created_at).unwrap_or_default(),
+            created_at: time(self.created_at),
             updated_at: time(self.updated_at),
             archived_at: time(self.archived_at),
         }
@@ -149,10 +149,7 @@ impl ReplyRow<'_> {
             (_, Some(name)) => write_plain_json_bytes(out, name),
         }
         out.extend_from_slice(b"},\"created_at\":");
-        match self.created_at {
-            Some(t) => time(out, Some(t)),
-            None => out.extend_from_slice(b"\"\""),
-        }
+        time(out, self.created_at);
         out.extend_from_slice(b",\"updated_at\":");
         time(out, self.updated_at);
         out.extend_from_slice(b",\"archived_at\":");
@@ -213,8 +210,10 @@ pub struct ReplyView {
     /// null when the reply carries no time (customers' replies).
     pub time_worked_seconds: Option<i64>,
     pub author: AuthorView,
+    /// null only for a time MariaDB holds as zero (`0000-00-00 00:00:00`),
+    /// which is no date.
     #[schema(format = DateTime, example = "2026-11-20T09:30:00+01:00")]
-    pub created_at: String,
+    pub created_at: Option<String>,
     #[schema(format = DateTime)]
     pub updated_at: Option<String>,
     #[schema(format = DateTime)]
@@ -244,8 +243,9 @@ pub struct TicketView {
     pub client: Option<NamedRef>,
     pub contact: Option<NamedRef>,
     pub assignee: Option<NamedRef>,
+    /// null only for a zero time, as a reply's.
     #[schema(format = DateTime)]
-    pub created_at: String,
+    pub created_at: Option<String>,
     #[schema(format = DateTime)]
     pub updated_at: Option<String>,
     #[schema(format = DateTime)]

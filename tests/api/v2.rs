@@ -578,3 +578,19 @@ async fn files_come_as_multipart(generation: Generation) {
         .await;
     assert_eq!(names, [[Some("log.txt".to_string())]]);
 }
+
+per_generation!(a_zero_time_is_null: fixtures);
+async fn a_zero_time_is_null(generation: Generation) {
+    let app = spawn_app(generation).await;
+    // MariaDB keeps 0000-00-00 where the SQL mode allows it: no date, so
+    // null rather than an invalid date-time.
+    app.db
+        .exec_script(
+            "SET SESSION sql_mode = ''; \
+             UPDATE ticket_replies SET ticket_reply_created_at = '0000-00-00 00:00:00' \
+             WHERE ticket_reply_id = 1",
+        )
+        .await;
+    let reply = get(&app, GLOBAL_KEY, "/api/v2/replies/1").await.ok(200);
+    assert_eq!(reply["created_at"], Value::Null);
+}
