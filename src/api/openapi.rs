@@ -386,6 +386,29 @@ pub enum ListOrder {
     Desc,
 }
 
+/// The parameters of v2's lists (`GET /api/v2/tickets/{ticket}/replies`,
+/// `GET /api/v2/replies`), as `api/v2/query.rs` reads them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // A description only: `ListParams` reads the query.
+pub struct ListQuery {
+    /// Replies on a page, 1 to `max_page_size` (default 1000); default 50
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u64>,
+    /// `next_cursor` of the page before (for the same `order`)
+    cursor: Option<String>,
+    /// By reply id
+    order: Option<ListOrder>,
+    /// Only replies of this type (any case)
+    #[param(rename = "type")]
+    kind: Option<ReplyType>,
+    /// Include archived replies (`true`/`false`, `1`/`0`); default false
+    include_archived: Option<bool>,
+    /// Only replies created, updated or archived at or after this RFC 3339 time (with its offset)
+    #[param(format = DateTime)]
+    updated_since: Option<String>,
+}
+
 /// A reply's type.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]

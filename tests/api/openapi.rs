@@ -121,7 +121,7 @@ fn the_document_describes_every_v2_operation_with_problems_and_bearer_only() {
     assert_eq!(seen, 5, "v2 operations in the document");
 }
 
-per_generation!(the_document_is_served_without_a_key: [client_keys]);
+per_generation!(the_document_is_served_without_a_key: fixtures);
 async fn the_document_is_served_without_a_key(generation: Generation) {
     let app = spawn_app(generation).await;
     let answer = app.get("/api/openapi.json").await;

@@ -2,10 +2,11 @@
 //! answer, the 429 problem with `Retry-After`, one bucket per key, nothing
 //! with the limits off, and nothing ever on v1.
 //!
-//! The limits do not depend on the schema: one generation. Only 429 or not
-//! is asserted of v2's statuses (its handlers are still being written), and
-//! nothing depends on timing beyond requests a few milliseconds apart
-//! against a refill of one a second.
+//! The limits do not depend on the schema beyond the key lookup: the two
+//! fixtures (both key generations). Only 429 or not is asserted of v2's
+//! statuses (tests/api/v2.rs has the rest), and nothing depends on timing
+//! beyond requests a few milliseconds apart against a refill of one a
+//! second.
 
 use crate::helpers::*;
 use reqwest::header::HeaderMap;
@@ -58,17 +59,17 @@ async fn get(app: &TestApp, path: &str, key: Option<&str>) -> Reply {
     send(app, reqwest::Method::GET, path, key).await
 }
 
-async fn limited_app(per_second: u32, burst: u32) -> TestApp {
-    spawn_app_with(Generation::ClientKeys, |s| {
+async fn limited_app(generation: Generation, per_second: u32, burst: u32) -> TestApp {
+    spawn_app_with(generation, |s| {
         s.rate_limit_per_second = per_second;
         s.rate_limit_burst = burst;
     })
     .await
 }
 
-#[tokio::test]
-async fn rate_limit_headers_on_every_v2_answer() {
-    let app = limited_app(1, 10).await;
+per_generation!(rate_limit_headers_on_every_v2_answer: fixtures);
+async fn rate_limit_headers_on_every_v2_answer(generation: Generation) {
+    let app = limited_app(generation, 1, 10).await;
     let first = get(&app, REPLIES, Some(GLOBAL_KEY)).await;
     assert_ne!(first.status, 429, "{}", first.body);
     assert_eq!(first.number("ratelimit-limit"), 10);
@@ -97,9 +98,9 @@ async fn rate_limit_headers_on_every_v2_answer() {
     assert_eq!(anonymous.number("ratelimit-remaining"), 9);
 }
 
-#[tokio::test]
-async fn rate_limit_exhausted_is_429_with_retry_after_and_a_problem() {
-    let app = limited_app(1, 3).await;
+per_generation!(rate_limit_exhausted_is_429_with_retry_after_and_a_problem: fixtures);
+async fn rate_limit_exhausted_is_429_with_retry_after_and_a_problem(generation: Generation) {
+    let app = limited_app(generation, 1, 3).await;
     // A full bucket lets the burst through.
     for _ in 0..3 {
         let r = get(&app, REPLIES, Some(GLOBAL_KEY)).await;
@@ -131,9 +132,9 @@ async fn rate_limit_exhausted_is_429_with_retry_after_and_a_problem() {
     assert!((1..=3).contains(&refused.number("ratelimit-reset")));
 }
 
-#[tokio::test]
-async fn rate_limit_buckets_are_per_key() {
-    let app = limited_app(1, 2).await;
+per_generation!(rate_limit_buckets_are_per_key: fixtures);
+async fn rate_limit_buckets_are_per_key(generation: Generation) {
+    let app = limited_app(generation, 1, 2).await;
     let mut refused = false;
     for _ in 0..6 {
         refused |= get(&app, REPLIES, Some(GLOBAL_KEY)).await.status == 429;
@@ -148,10 +149,10 @@ async fn rate_limit_buckets_are_per_key() {
     assert_eq!(anonymous.number("ratelimit-remaining"), 1);
 }
 
-#[tokio::test]
-async fn rate_limit_zero_turns_limits_and_headers_off() {
+per_generation!(rate_limit_zero_turns_limits_and_headers_off: fixtures);
+async fn rate_limit_zero_turns_limits_and_headers_off(generation: Generation) {
     for (per_second, burst) in [(0, 3), (1, 0)] {
-        let app = limited_app(per_second, burst).await;
+        let app = limited_app(generation.clone(), per_second, burst).await;
         for _ in 0..10 {
             let r = get(&app, REPLIES, Some(GLOBAL_KEY)).await;
             assert_ne!(r.status, 429, "{per_second}/{burst}: {}", r.body);
@@ -160,9 +161,9 @@ async fn rate_limit_zero_turns_limits_and_headers_off() {
     }
 }
 
-#[tokio::test]
-async fn rate_limit_never_applies_to_v1() {
-    let app = limited_app(1, 2).await;
+per_generation!(rate_limit_never_applies_to_v1: fixtures);
+async fn rate_limit_never_applies_to_v1(generation: Generation) {
+    let app = limited_app(generation, 1, 2).await;
     let query = format!("{READ}?api_key={GLOBAL_KEY}&ticket_id=1");
     for _ in 0..6 {
         let r = get(&app, &query, None).await;

@@ -115,6 +115,12 @@ async fn reads_are_typed(generation: Generation) {
         get(&app, GLOBAL_KEY, "/api/v2/replies/1").await.ok(200),
         reply_1()
     );
+    // The bytes: escaping as serde_json's (UTF-8 and `/` as they are).
+    let unicode = get(&app, GLOBAL_KEY, "/api/v2/replies/6").await;
+    assert_eq!(
+        unicode.body,
+        r#"{"id":6,"ticket_id":1,"type":"internal","body":"Unicode é/ü \"quote\" <b>bold</b> & 'apos' 😀","time_worked_seconds":null,"author":{"kind":"user","id":1,"name":"Oracle Admin"},"created_at":"2026-11-20T12:00:00+00:00","updated_at":null,"archived_at":null}"#
+    );
     // An archived reply by id, with its time.
     let archived = get(&app, GLOBAL_KEY, "/api/v2/replies/5").await.ok(200);
     assert_eq!(archived["archived_at"], "2026-11-21T08:00:00+00:00");
@@ -296,14 +302,14 @@ async fn every_status_code_is_a_problem(generation: Generation) {
     let big = post(&app, GLOBAL_KEY, replies, json!({"body": "x".repeat(4096)})).await;
     big.problem(413);
     // 422 lists every invalid field at once.
-    let invalid = post(
+    let answer = post(
         &app,
         GLOBAL_KEY,
         replies,
         json!({"body": 1, "visibility": "loud", "time_worked": "1:99:00", "colour": "red"}),
     )
-    .await
-    .problem(422);
+    .await;
+    let invalid = answer.problem(422);
     let fields: Vec<&str> = invalid["errors"]
         .as_array()
         .unwrap()
@@ -311,6 +317,10 @@ async fn every_status_code_is_a_problem(generation: Generation) {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["colour", "body", "visibility", "time_worked"]);
+    assert_eq!(
+        answer.body,
+        r#"{"type":"about:blank","title":"Unprocessable Entity","status":422,"detail":"4 fields are not valid; see errors.","errors":[{"field":"colour","message":"Not a field of this request."},{"field":"body","message":"Must be a string."},{"field":"visibility","message":"Must be internal, public or public_email."},{"field":"time_worked","message":"Must be whole seconds from 0 to 3020399, or HH:MM:SS (hours 0 to 838)."}]}"#
+    );
     let list = get(&app, GLOBAL_KEY, "/api/v2/replies?limit=0&order=sideways").await;
     assert_eq!(list.problem(422)["errors"].as_array().unwrap().len(), 2);
     // A status the ticket cannot take: 422 on `status`.

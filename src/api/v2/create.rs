@@ -348,9 +348,7 @@ pub async fn handle(
 ) -> Result<HttpResponse, V2Error> {
     let idempotency = idempotency_header(&req)?;
     let (body, files, hash) = read_request(&req, payload, &state, idempotency.is_some()).await?;
-    let Some(ticket) = TicketKey::parse(&ticket) else {
-        return Err(ApiError::from(Message::TicketNotFound).into());
-    };
+    let ticket = super::read::ticket_key(&ticket)?;
     let fields = legacy_fields(&ticket, &body)?;
     let new_reply = NewReply::parse(&fields)?;
     let idempotency = idempotency

@@ -40,12 +40,18 @@ async fn connect(state: &AppState) -> Result<(Conn, TimeZone), ApiError> {
     Ok((conn, tz))
 }
 
-/// The ticket a path names, inside the key's scope.
-async fn find_ticket(conn: &mut Conn, raw: &str, key: &Bearer<Read>) -> Result<i64, ApiError> {
-    let Some(ticket) = TicketKey::parse(raw) else {
-        return Err(Message::TicketNotFound.into());
-    };
-    match views::find(conn, &ticket, key.principal.scope()).await? {
+/// How a path names a ticket; a 404 when it names none.
+pub(super) fn ticket_key(raw: &str) -> Result<TicketKey, ApiError> {
+    TicketKey::parse(raw).ok_or_else(|| Message::TicketNotFound.into())
+}
+
+/// The ticket `ticket` names, inside the key's scope.
+async fn find_ticket(
+    conn: &mut Conn,
+    ticket: &TicketKey,
+    key: &Bearer<Read>,
+) -> Result<i64, ApiError> {
+    match views::find(conn, ticket, key.principal.scope()).await? {
         TicketMatch::One(id) => Ok(id),
         TicketMatch::None => Err(Message::TicketNotFound.into()),
         TicketMatch::Several => Err(Message::TicketNumberAmbiguous.into()),
@@ -62,12 +68,7 @@ async fn find_ticket(conn: &mut Conn, raw: &str, key: &Bearer<Read>) -> Result<i
     description = "Oldest first unless `order`; a page ends early once its replies' text passes 1 MiB (`next_cursor` continues).",
     params(
         ("ticket" = String, Path, example = "1", description = "The ticket: its id (`12`; all digits is always an id), or its number as agents see it (`TCK-12`, the prefix in any case; `#12` whatever the prefix)"),
-        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies on a page, 1 to `max_page_size` (default 1000); default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before (for the same `order`)"),
-        ("order" = Option<crate::api::openapi::ListOrder>, Query, description = "By reply id"),
-        ("type" = Option<crate::api::openapi::ReplyType>, Query, description = "Only replies of this type (any case)"),
-        ("include_archived" = Option<bool>, Query, description = "Include archived replies (`true`/`false`, `1`/`0`); default false"),
-        ("updated_since" = Option<String>, Query, format = DateTime, description = "Only replies created, updated or archived at or after this RFC 3339 time (with its offset)"),
+        crate::api::openapi::ListQuery,
     ),
     responses(
         (status = 200, description = "A page of replies", body = crate::domain::view::ReplyPage),
@@ -85,21 +86,18 @@ pub async fn ticket_replies(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, V2Error> {
     let params = ListParams::parse(req.query_string(), Order::Asc, state.settings.max_page_size)?;
+    let ticket = ticket_key(&ticket)?;
     let work = async {
         let (mut conn, tz) = connect(&state).await?;
         // By id: the page straight away (one round trip; its query keeps to
         // the key's scope), and the ticket looked up only when the page is
         // empty, to tell a ticket without replies from no ticket.
-        let by_id = match TicketKey::parse(&ticket) {
-            Some(TicketKey::Id(id)) => Some(id),
-            _ => None,
-        };
-        let ticket_id = match by_id {
-            Some(id) => id,
-            None => find_ticket(&mut conn, &ticket, &key).await?,
+        let ticket_id = match ticket {
+            TicketKey::Id(id) => id,
+            TicketKey::Number(_) => find_ticket(&mut conn, &ticket, &key).await?,
         };
         let (page, count) = page(&mut conn, &key, &params, Some(ticket_id), &tz).await?;
-        if by_id.is_some() && count == 0 {
+        if matches!(ticket, TicketKey::Id(_)) && count == 0 {
             find_ticket(&mut conn, &ticket, &key).await?;
         }
         Ok::<_, ApiError>(page)
@@ -117,14 +115,7 @@ pub async fn ticket_replies(
     operation_id = "v2_list_replies",
     summary = "Every reply the key may see",
     description = "Newest first unless `order`; with `updated_since`, what changed since. A page ends early once its replies' text passes 1 MiB (`next_cursor` continues).",
-    params(
-        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "Replies on a page, 1 to `max_page_size` (default 1000); default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before (for the same `order`)"),
-        ("order" = Option<crate::api::openapi::ListOrder>, Query, description = "By reply id"),
-        ("type" = Option<crate::api::openapi::ReplyType>, Query, description = "Only replies of this type (any case)"),
-        ("include_archived" = Option<bool>, Query, description = "Include archived replies (`true`/`false`, `1`/`0`); default false"),
-        ("updated_since" = Option<String>, Query, format = DateTime, description = "Only replies created, updated or archived at or after this RFC 3339 time (with its offset)"),
-    ),
+    params(crate::api::openapi::ListQuery),
     responses(
         (status = 200, description = "A page of replies", body = crate::domain::view::ReplyPage),
         (status = 400, description = "A query string that cannot be read", body = crate::api::v2::problem::Problem, content_type = "application/problem+json"),
@@ -246,6 +237,7 @@ pub async fn ticket(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, V2Error> {
     let params = ListParams::parse(req.query_string(), Order::Asc, state.settings.max_page_size)?;
+    let ticket = ticket_key(&ticket)?;
     let work = async {
         let (mut conn, tz) = connect(&state).await?;
         let id = find_ticket(&mut conn, &ticket, &key).await?;
